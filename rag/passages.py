@@ -1,0 +1,44 @@
+"""What flows between retrieval, generation and citation checking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Protocol
+
+from rag.schemas import Turn
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk, numbered as the generator must cite it: [n]."""
+
+    n: int
+    chunk_id: str
+    doc_id: str
+    source: str
+    title: str
+    text: str
+    score: float
+    metadata: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass
+class Draft:
+    """A generator's raw output: text with [n] markers, and optionally the quote it used for each n."""
+
+    text: str
+    quotes: dict[int, list[str]] = field(default_factory=dict)
+    abstained: bool = False
+    model: str | None = None
+
+
+class Generator(Protocol):
+    name: str  # "extractive" | "openai"
+    model: str | None
+    prompt_version: str | None
+
+    def generate(self, question: str, passages: list[Passage], history: list[Turn]) -> Draft: ...
+
+    def stream(self, question: str, passages: list[Passage], history: list[Turn]) -> Iterator[str]:
+        """Yield text deltas of the raw model output (which `parse` turns into a Draft)."""
+        ...

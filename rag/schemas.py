@@ -1,0 +1,70 @@
+"""The answer contract shared by the CLI, HTTP API, Slack bot and evaluation."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Turn(BaseModel):
+    """One earlier turn of a conversation (Slack thread, API history)."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=8000)
+
+
+class Citation(BaseModel):
+    n: int = Field(description="The number used as [n] in the answer text.")
+    doc_id: str
+    source: str = Field(description="File path relative to the ingested folder.")
+    title: str
+    chunk_id: str
+    quote: str = Field(description="Verbatim text from the stored chunk that supports the claim.")
+    score: float
+
+
+class Source(BaseModel):
+    doc_id: str
+    source: str
+    title: str
+    chunk_id: str
+    score: float
+
+
+class Provenance(BaseModel):
+    embedding_model: str
+    generator: str
+    llm_model: str | None = None
+    prompt_version: str | None = None
+    index_fingerprint: str
+
+
+class Answer(BaseModel):
+    answer: str = Field(description="Answer text; every claim carries an [n] marker.")
+    citations: list[Citation] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list, description="All retrieved passages, ranked.")
+    abstained: bool = False
+    support: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of answer sentences backed by at least one verified citation.",
+    )
+    mode: str = Field(description="Generator that produced the answer.")
+    degraded: bool = Field(False, description="True when the configured generator failed and a fallback answered.")
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    provenance: Provenance
+    citation_repairs: int = Field(0, description="Invalid citations dropped or repaired by the verifier.")
+    request_id: str | None = None
+
+
+class DocumentInfo(BaseModel):
+    doc_id: str
+    source: str
+    title: str
+    chunks: int
+    ingested_at: str | None = None
+    publisher: str | None = None
+    date: str | None = None

@@ -1,0 +1,114 @@
+"""The one typed settings object. The only module that reads the environment."""
+
+from __future__ import annotations
+
+from enum import Enum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class GeneratorKind(str, Enum):
+    extractive = "extractive"
+    openai = "openai"
+
+
+class EmbeddingKind(str, Enum):
+    minilm = "minilm"
+    openai = "openai"
+
+
+def _env(name: str, *more: str) -> Any:
+    """Accept CITEBOT_<NAME> and any standard unprefixed names (OPENAI_API_KEY...)."""
+    return AliasChoices(f"CITEBOT_{name}", *more)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CITEBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # storage
+    data_dir: Path = Field(Path(".citebot"), description="Index, BM25 cache and feedback live here.")
+    collection: str = Field("citebot", description="Chroma collection name.")
+    chroma_host: str | None = Field(None, description="Chroma server host; unset = embedded Chroma.")
+    chroma_port: int = Field(8000, description="Chroma server port.")
+
+    # models
+    embedding: EmbeddingKind = Field(EmbeddingKind.minilm, description="minilm (offline) or openai.")
+    openai_embedding_model: str = Field("text-embedding-3-small")
+    generator: GeneratorKind = Field(GeneratorKind.extractive, description="extractive or openai.")
+    openai_model: str = Field("gpt-4.1-mini", description="Chat model for the openai generator.")
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY", "OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL", "OPENAI_BASE_URL"))
+    openai_temperature: float = Field(0.0, ge=0.0, le=2.0)
+    openai_timeout_s: float = Field(30.0, gt=0, description="Timeout of one LLM call.")
+    openai_max_retries: int = Field(2, ge=0, le=10, description="Retries of LLM 429/5xx/timeouts.")
+
+    # answering
+    top_k: int = Field(6, ge=1, le=50, description="Passages handed to the generator.")
+    max_question_chars: int = Field(2000, ge=1)
+
+    # HTTP service
+    host: str = Field("127.0.0.1")
+    port: int = Field(8000)
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, description="Comma-separated bearer keys; empty = no auth."
+    )
+    rate_limit_per_minute: int = Field(120, ge=0, description="Per key/IP on /ask; 0 = off.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    request_timeout_s: float = Field(60.0, gt=0)
+    log_questions: bool = Field(True, description="Log question text at INFO.")
+    log_level: str = Field("INFO")
+
+    # Slack
+    slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN"))
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=_env("SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET")
+    )
+    slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN", "SLACK_APP_TOKEN"))
+    slack_api_url: str = Field("https://slack.com/api/")
+    slack_user_rate_limit_per_minute: int = Field(10, ge=0)
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def chroma_mode(self) -> str:
+        return "server" if self.chroma_host else "embedded"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    def masked(self) -> dict[str, Any]:
+        """Effective settings with secrets masked, for `citebot config` and logs."""
+        out: dict[str, Any] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(value, SecretStr):
+                out[name] = "****" if value.get_secret_value() else ""
+            elif isinstance(value, list) and value and isinstance(value[0], SecretStr):
+                out[name] = ["****"] * len(value)
+            elif isinstance(value, Enum):
+                out[name] = value.value
+            elif isinstance(value, Path):
+                out[name] = str(value)
+            else:
+                out[name] = value
+        return out
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,267 @@
+"""Chroma, embedded (PersistentClient) or a server (HttpClient), chosen by settings.
+
+The only module that imports chromadb. Two collections: `<name>` holds chunks (the unit that is
+retrieved and cited), `<name>_sentences` holds each chunk's sentences with their embeddings, so the
+extractive generator never embeds passages at question time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rag.errors import IndexMismatchError, StoreUnavailableError
+from rag.settings import Settings
+
+log = logging.getLogger(__name__)
+
+GET_PAGE = 2000  # Chroma caps one get(); page through larger collections
+
+
+@dataclass
+class StoredChunk:
+    chunk_id: str
+    text: str
+    metadata: dict[str, Any]
+    score: float = 0.0
+
+
+@dataclass
+class StoredSentence:
+    chunk_id: str
+    index: int
+    text: str
+    embedding: np.ndarray = field(repr=False)
+
+
+class ChromaStore:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: Any = None
+        self._chunks: Any = None
+        self._sentences: Any = None
+
+    # -- connection ---------------------------------------------------------------------------
+    @property
+    def where(self) -> str:
+        s = self._settings
+        return f"Chroma at {s.chroma_host}:{s.chroma_port}" if s.chroma_host else f"Chroma in {s.chroma_dir}"
+
+    def _unavailable(self, exc: Exception) -> StoreUnavailableError:
+        if self._settings.chroma_host:
+            hint = "start it with `chroma run` or unset CITEBOT_CHROMA_HOST to use the embedded store"
+        else:
+            hint = f"check that {self._settings.chroma_dir} is writable"
+        return StoreUnavailableError(f"{self.where} is not reachable ({type(exc).__name__}): {hint}")
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn connection failures into StoreUnavailableError and reconnect next time."""
+        try:
+            yield
+        except (IndexMismatchError, StoreUnavailableError):
+            raise
+        except Exception as exc:
+            if _is_connection_error(exc):
+                self._client = self._chunks = self._sentences = None
+                raise self._unavailable(exc) from exc
+            raise
+
+    def _connect(self) -> None:
+        if self._client is not None:
+            return
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        try:
+            if self._settings.chroma_host:
+                self._client = chromadb.HttpClient(
+                    host=self._settings.chroma_host, port=self._settings.chroma_port, settings=chroma_settings
+                )
+            else:
+                self._settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+                self._client = chromadb.PersistentClient(path=str(self._settings.chroma_dir), settings=chroma_settings)
+        except Exception as exc:
+            self._client = None
+            raise self._unavailable(exc) from exc
+
+    def _collection(self, create: bool, model: str | None = None, dim: int | None = None) -> Any:
+        with self._guard():
+            self._connect()
+            if self._chunks is None:
+                name = self._settings.collection
+                if create:
+                    meta = {"hnsw:space": "cosine", "embedding_model": model or "", "embedding_dim": dim or 0}
+                    self._chunks = self._client.get_or_create_collection(name, metadata=meta)
+                    self._sentences = self._client.get_or_create_collection(
+                        f"{name}_sentences", metadata={"hnsw:space": "cosine"}
+                    )
+                else:
+                    names = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
+                    if name not in names:
+                        return None
+                    self._chunks = self._client.get_collection(name)
+                    self._sentences = self._client.get_or_create_collection(
+                        f"{name}_sentences", metadata={"hnsw:space": "cosine"}
+                    )
+            return self._chunks
+
+    def ping(self) -> None:
+        with self._guard():
+            self._connect()
+            self._client.heartbeat()
+
+    # -- model bookkeeping ----------------------------------------------------------------------
+    def open_for_write(self, model: str, dim: int) -> None:
+        """Create the collections if needed; refuse an index built with another model."""
+        collection = self._collection(create=True, model=model, dim=dim)
+        self.check_model(model, dim, collection)
+
+    def check_model(self, model: str, dim: int, collection: Any = None) -> None:
+        collection = collection or self._collection(create=False)
+        if collection is None:
+            return
+        meta = collection.metadata or {}
+        built_model, built_dim = meta.get("embedding_model"), meta.get("embedding_dim")
+        if built_model and (built_model != model or int(built_dim or 0) != dim):
+            raise IndexMismatchError(
+                f"the index was built with {built_model} ({built_dim} dimensions) but citebot is configured "
+                f"for {model} ({dim} dimensions): run `citebot ingest PATH --reindex` to rebuild it"
+            )
+
+    def exists(self) -> bool:
+        return self._collection(create=False) is not None
+
+    def drop(self) -> None:
+        with self._guard():
+            self._connect()
+            for name in (self._settings.collection, f"{self._settings.collection}_sentences"):
+                try:
+                    self._client.delete_collection(name)
+                except Exception as exc:  # missing collection: nothing to drop
+                    if _is_connection_error(exc):
+                        raise
+            self._chunks = self._sentences = None
+
+    # -- llama-index view -----------------------------------------------------------------------
+    def llama_vector_store(self) -> Any:
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        collection = self._collection(create=False)
+        if collection is None:
+            raise StoreUnavailableError("the collection does not exist yet: run `citebot ingest seeds/` first")
+        return ChromaVectorStore(chroma_collection=collection)
+
+    # -- writes ---------------------------------------------------------------------------------
+    def add_sentences(self, sentences: Sequence[StoredSentence], doc_id: str) -> None:
+        if not sentences:
+            return
+        with self._guard():
+            self._sentences.upsert(
+                ids=[f"{s.chunk_id}:s{s.index}" for s in sentences],
+                embeddings=np.stack([s.embedding for s in sentences]),
+                documents=[s.text for s in sentences],
+                metadatas=[{"chunk_id": s.chunk_id, "doc_id": doc_id, "index": s.index} for s in sentences],
+            )
+
+    def delete_document(self, doc_id: str) -> None:
+        with self._guard():
+            collection = self._collection(create=False)
+            if collection is None:
+                return
+            collection.delete(where={"doc_id": doc_id})
+            self._sentences.delete(where={"doc_id": doc_id})
+
+    # -- reads ----------------------------------------------------------------------------------
+    def count(self) -> int:
+        collection = self._collection(create=False)
+        if collection is None:
+            return 0
+        with self._guard():
+            return int(collection.count())
+
+    def all_chunks(self, include_text: bool = True) -> list[StoredChunk]:
+        collection = self._collection(create=False)
+        if collection is None:
+            return []
+        include = ["metadatas", "documents"] if include_text else ["metadatas"]
+        out: list[StoredChunk] = []
+        with self._guard():
+            offset = 0
+            while True:
+                page = collection.get(include=include, limit=GET_PAGE, offset=offset)
+                docs = page.get("documents") or [""] * len(page["ids"])
+                out += [StoredChunk(i, t or "", m or {}) for i, t, m in zip(page["ids"], docs, page["metadatas"])]
+                if len(page["ids"]) < GET_PAGE:
+                    return out
+                offset += GET_PAGE
+
+    def document_chunks(self, doc_id: str) -> list[StoredChunk]:
+        collection = self._collection(create=False)
+        if collection is None:
+            return []
+        with self._guard():
+            page = collection.get(where={"doc_id": doc_id}, include=["metadatas"])
+        return [StoredChunk(i, "", m or {}) for i, m in zip(page["ids"], page["metadatas"])]
+
+    def query(self, embedding: np.ndarray, k: int) -> list[StoredChunk]:
+        collection = self._collection(create=False)
+        if collection is None:
+            return []
+        with self._guard():
+            res = collection.query(
+                query_embeddings=[embedding.tolist()],
+                n_results=k,
+                include=["metadatas", "documents", "distances"],
+            )
+        return [
+            StoredChunk(i, t or "", m or {}, 1.0 - float(d))
+            for i, t, m, d in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
+        ]
+
+    def sentences_for(self, chunk_ids: Sequence[str]) -> list[StoredSentence]:
+        if not chunk_ids:
+            return []
+        self._collection(create=False)
+        if self._sentences is None:
+            return []
+        with self._guard():
+            page = self._sentences.get(
+                where={"chunk_id": {"$in": list(chunk_ids)}}, include=["embeddings", "documents", "metadatas"]
+            )
+        return [
+            StoredSentence(m["chunk_id"], int(m["index"]), t, np.asarray(e, dtype=np.float32))
+            for t, m, e in zip(page["documents"], page["metadatas"], page["embeddings"])
+        ]
+
+    def fingerprint(self, chunks: Sequence[StoredChunk] | None = None) -> str:
+        """A short hash of what is indexed: changes whenever a chunk is added, removed or changed."""
+        chunks = self.all_chunks(include_text=False) if chunks is None else chunks
+        digest = hashlib.sha256()
+        for chunk in sorted(chunks, key=lambda c: c.chunk_id):
+            digest.update(f"{chunk.chunk_id}:{chunk.metadata.get('content_hash', '')}\n".encode())
+        return digest.hexdigest()[:16]
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    names = {type(e).__name__ for e in _chain(exc)}
+    text = " ".join(str(e) for e in _chain(exc)).lower()
+    markers = ("connect", "connection refused", "could not connect", "timed out", "unavailable", "remotedisconnected")
+    return bool(names & {"ConnectError", "ConnectionError", "ConnectTimeout", "ReadTimeout", "RemoteProtocolError"}) or any(
+        m in text for m in markers
+    )
+
+
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    seen = 0
+    while exc is not None and seen < 10:
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
