@@ -28,6 +28,8 @@ class Embedder(Protocol):
 
     def embed_query(self, text: str) -> np.ndarray: ...
 
+    def count_tokens(self, text: str) -> int: ...
+
 
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 on onnxruntime. Thread-safe; load once per process."""

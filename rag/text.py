@@ -1,0 +1,66 @@
+"""Small text primitives shared by ingest, retrieval, generation and citation checking."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import Stemmer
+
+_ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "prof", "st", "gen", "col", "lt", "sgt", "no", "vs", "u.s", "u.k", "inc", "ltd", "jr", "sr"}
+_SENTENCE_END = re.compile(r"[.!?][\"”’')\]]*\s+|\n\s*\n|\n")
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
+
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have having he
+    her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not
+    now of off on once only or other our ours ourselves out over own same she should so some such than that the
+    their theirs them themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself yourselves tell said says say
+    according did does please know any many much""".split()
+)
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences in text (paragraph breaks always end a sentence)."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        end = match.start() + len(match.group(0).rstrip())
+        candidate = text[start:end].strip()
+        if match.group(0)[0] == "." and _ends_with_abbreviation(candidate):
+            continue
+        if candidate:
+            lead = len(text[start:end]) - len(text[start:end].lstrip())
+            spans.append((start + lead, end))
+        start = match.end()
+    tail = text[start:].strip()
+    if tail:
+        lead = len(text[start:]) - len(text[start:].lstrip())
+        spans.append((start + lead, start + lead + len(tail)))
+    return spans
+
+
+def _ends_with_abbreviation(sentence: str) -> bool:
+    last = sentence.rstrip(".\"”’')]").rsplit(" ", 1)[-1].lower()
+    return last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha())
+
+
+def normalize_ws(text: str) -> str:
+    return " ".join(text.split())
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def words(text: str) -> list[str]:
+    return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+
+
+def content_terms(text: str) -> list[str]:
+    """Lower-cased, stemmed words without stopwords: what keyword matching compares."""
+    kept = [w for w in words(text) if w not in STOPWORDS and len(w) > 1]
+    return _stemmer().stemWords(kept)
