@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     openai_temperature: float = Field(0.0, ge=0.0, le=2.0)
     openai_timeout_s: float = Field(30.0, gt=0, description="Timeout of one LLM call.")
     openai_max_retries: int = Field(2, ge=0, le=10, description="Retries of LLM 429/5xx/timeouts.")
+    prompts_dir: Path | None = Field(None, description="Folder of prompt files; unset = the repo's prompts/.")
 
     # answering
     top_k: int = Field(6, ge=1, le=50, description="Passages handed to the generator.")

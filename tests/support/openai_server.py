@@ -90,7 +90,7 @@ class Recorded:
     at: float = field(default_factory=time.monotonic)
 
 
-PASSAGE_RE = re.compile(r"^\[(\d+)\] \(.*\)\n(.+?)(?=\n\n\[\d+\] \(|\n\n</passages>|\Z)", re.M | re.S)
+PASSAGE_RE = re.compile(r"^\[(\d+)\] \([^\n]*\)\n(.+?)(?=\n\n\[\d+\] \(|\n\n</passages>|\Z)", re.M | re.S)
 
 
 def auto_answer(messages: list[dict[str, Any]]) -> str:
