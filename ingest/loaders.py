@@ -33,7 +33,9 @@ NAV_LINES = {
     "subscribe",
 }
 # A line that starts a block of unrelated stories: everything from it on is dropped.
-TRAILER_MARKERS = re.compile(r"^(more for you|related stories|related articles|you may also like|recommended)\s*$", re.I)
+TRAILER_MARKERS = re.compile(
+    r"^(more for you|related stories|related articles|you may also like|recommended)\s*$", re.I
+)
 DATE_RE = re.compile(
     r"\b(\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{4}|"
     r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{1,2}, \d{4}|\d{4}-\d{2}-\d{2})\b"

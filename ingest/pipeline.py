@@ -31,8 +31,19 @@ log = logging.getLogger(__name__)
 
 CHUNK_TOKENS = 230  # word pieces incl. the title line; + [CLS]/[SEP] stays under the model's 256
 CHUNK_OVERLAP = 20
-META_KEYS = ("doc_id", "source", "title", "publisher", "date", "url", "content_hash", "chunk_count", "chunk_index",
-             "ingested_at", "embedding_model")
+META_KEYS = (
+    "doc_id",
+    "source",
+    "title",
+    "publisher",
+    "date",
+    "url",
+    "content_hash",
+    "chunk_count",
+    "chunk_index",
+    "ingested_at",
+    "embedding_model",
+)
 
 
 @dataclass
@@ -51,9 +62,15 @@ class IngestReport:
 
     def summary(self) -> str:
         rows = [
-            ("files", self.files), ("added", self.added), ("updated", self.updated), ("unchanged", self.unchanged),
-            ("failed", self.failed), ("pruned", self.pruned), ("chunks written", self.chunks),
-            ("chunks in index", self.total_chunks), ("seconds", f"{self.seconds:.2f}"),
+            ("files", self.files),
+            ("added", self.added),
+            ("updated", self.updated),
+            ("unchanged", self.unchanged),
+            ("failed", self.failed),
+            ("pruned", self.pruned),
+            ("chunks written", self.chunks),
+            ("chunks in index", self.total_chunks),
+            ("seconds", f"{self.seconds:.2f}"),
         ]
         width = max(len(name) for name, _ in rows)
         return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
@@ -131,9 +148,15 @@ class Ingester:
 
     def _chunk(self, doc: LoadedDocument) -> list[TextNode]:
         metadata = {
-            "doc_id": doc.doc_id, "source": doc.source, "title": doc.title, "publisher": doc.publisher or "",
-            "date": doc.date or "", "url": doc.url or "", "content_hash": doc.content_hash,
-            "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"), "embedding_model": self.embedder.name,
+            "doc_id": doc.doc_id,
+            "source": doc.source,
+            "title": doc.title,
+            "publisher": doc.publisher or "",
+            "date": doc.date or "",
+            "url": doc.url or "",
+            "content_hash": doc.content_hash,
+            "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "embedding_model": self.embedder.name,
         }
         document = Document(
             text=doc.text,
@@ -205,13 +228,20 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, unit="file", desc="ingest", disable=not enabled or total == 0, file=sys.stderr)
 
 
-def ingest_paths(settings: Settings, paths: list[Path], prune: bool = False, reindex: bool = False,
-                 progress: bool = True, embedder: Embedder | None = None) -> IngestReport:
+def ingest_paths(
+    settings: Settings,
+    paths: list[Path],
+    prune: bool = False,
+    reindex: bool = False,
+    progress: bool = True,
+    embedder: Embedder | None = None,
+) -> IngestReport:
     return Ingester(settings, embedder=embedder).run(paths, prune=prune, reindex=reindex, progress=progress)
 
 
-def run_ingest_cli(settings: Settings, paths: list[Path], prune: bool, reindex: bool, if_stale: bool,
-                   quiet: bool) -> int:
+def run_ingest_cli(
+    settings: Settings, paths: list[Path], prune: bool, reindex: bool, if_stale: bool, quiet: bool
+) -> int:
     try:
         ingester = Ingester(settings)
         if if_stale and not reindex and not ingester.is_stale(paths):

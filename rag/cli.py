@@ -84,8 +84,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         case "ingest":
             from ingest.pipeline import run_ingest_cli
 
-            return run_ingest_cli(settings, args.paths, prune=args.prune, reindex=args.reindex,
-                                  if_stale=args.if_stale, quiet=args.quiet)
+            return run_ingest_cli(
+                settings, args.paths, prune=args.prune, reindex=args.reindex, if_stale=args.if_stale, quiet=args.quiet
+            )
         case "ask":
             from rag.ask_cli import run_ask
 

@@ -265,8 +265,10 @@ class OpenAIGenerator:
     def messages(self, question: str, passages: list[Passage], history: list[Turn] | None = None) -> list[Any]:
         from llama_index.core.llms import ChatMessage
 
-        return [ChatMessage(role=m["role"], content=m["content"]) for m in
-                build_messages(self.prompt, question, passages, history)]
+        return [
+            ChatMessage(role=m["role"], content=m["content"])
+            for m in build_messages(self.prompt, question, passages, history)
+        ]
 
     def generate(self, question: str, passages: list[Passage], history: list[Turn] | None = None) -> Draft:
         try:
@@ -304,8 +306,10 @@ class OpenAIGenerator:
 
         tries = f"after {self._max_retries} retr{'y' if self._max_retries == 1 else 'ies'}"
         if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
-            message = (f"{self.where} did not answer within {self.settings.openai_timeout_s:g}s ({tries}): "
-                       "check the server or raise CITEBOT_OPENAI_TIMEOUT_S")
+            message = (
+                f"{self.where} did not answer within {self.settings.openai_timeout_s:g}s ({tries}): "
+                "check the server or raise CITEBOT_OPENAI_TIMEOUT_S"
+            )
         elif isinstance(exc, openai.APIConnectionError | httpx.TransportError):
             message = f"{self.where} is not reachable ({tries}): start it or fix OPENAI_BASE_URL"
         elif isinstance(exc, openai.RateLimitError):

@@ -254,9 +254,9 @@ def _is_connection_error(exc: BaseException) -> bool:
     names = {type(e).__name__ for e in _chain(exc)}
     text = " ".join(str(e) for e in _chain(exc)).lower()
     markers = ("connect", "connection refused", "could not connect", "timed out", "unavailable", "remotedisconnected")
-    return bool(names & {"ConnectError", "ConnectionError", "ConnectTimeout", "ReadTimeout", "RemoteProtocolError"}) or any(
-        m in text for m in markers
-    )
+    return bool(
+        names & {"ConnectError", "ConnectionError", "ConnectTimeout", "ReadTimeout", "RemoteProtocolError"}
+    ) or any(m in text for m in markers)
 
 
 def _chain(exc: BaseException | None) -> Iterator[BaseException]:

@@ -1,0 +1,64 @@
+"""`citebot ask`: one question, or an interactive prompt."""
+
+from __future__ import annotations
+
+import sys
+
+from rag.errors import CitebotError, QuestionError
+from rag.schemas import Answer
+from rag.settings import Settings
+
+
+def format_answer(answer: Answer) -> str:
+    lines = [answer.answer, ""]
+    if answer.citations:
+        lines.append("Sources:")
+        for c in answer.citations:
+            lines.append(f"  [{c.n}] {c.title} ({c.source})")
+            lines.append(f"      “{c.quote}”")
+    elif answer.sources:
+        lines.append("Nearest sources:")
+        seen = set()
+        for s in answer.sources:
+            if s.doc_id not in seen:
+                seen.add(s.doc_id)
+                lines.append(f"  - {s.title} ({s.source})")
+    if answer.degraded:
+        lines.append(f"(degraded: the {answer.provenance.generator} generator failed; answered by {answer.mode})")
+    return "\n".join(lines)
+
+
+def run_ask(settings: Settings, question: str | None, as_json: bool, top_k: int | None) -> int:
+    from rag.engine import build_engine
+
+    if question is not None and not question.strip():
+        print("citebot: the question is empty: ask something about the articles", file=sys.stderr)
+        return 2
+    if question is not None and len(question.strip()) > settings.max_question_chars:
+        print(f"citebot: the question is over {settings.max_question_chars} characters", file=sys.stderr)
+        return 2
+    engine = build_engine(settings)
+    if question is not None:
+        return _ask_once(engine, question, as_json, top_k)
+    print("Ask a question about the articles (empty line or Ctrl-D to quit).", file=sys.stderr)
+    while True:
+        try:
+            line = input("? ")
+        except EOFError:
+            return 0
+        if not line.strip():
+            return 0
+        _ask_once(engine, line, as_json, top_k)
+
+
+def _ask_once(engine, question: str, as_json: bool, top_k: int | None) -> int:
+    try:
+        answer = engine.ask(question, top_k=top_k)
+    except QuestionError as exc:
+        print(f"citebot: {exc}", file=sys.stderr)
+        return 2
+    except CitebotError as exc:
+        print(f"citebot: {exc}", file=sys.stderr)
+        return 1
+    print(answer.model_dump_json(indent=2) if as_json else format_answer(answer))
+    return 0

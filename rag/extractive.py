@@ -1,0 +1,237 @@
+"""The offline, deterministic answer generator: choose the sentences that answer, and cite them.
+
+Sentences of the retrieved passages are scored by
+  meaning (cosine of MiniLM vectors computed at ingest) + keyword coverage of the question
+  + whether the sentence holds what the question asks for (a number, a date, a name, a place)
+  - a penalty for sentences that only restate the question.
+The best sentence answers; sentences from other articles join it when they add or contradict a
+figure, so agreeing sources are combined and disagreeing ones are both shown. When no sentence
+holds what was asked for, it abstains instead of guessing.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.embedding import Embedder
+from rag.passages import Draft, Passage
+from rag.question import Query, Wants, analyse
+from rag.schemas import Turn
+from rag.store import StoredSentence
+from rag.text import content_terms, words
+
+NUMBER_WORDS = {
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "fifteen",
+    "twenty",
+    "thirty",
+    "forty",
+    "fifty",
+    "hundred",
+    "hundreds",
+    "thousand",
+    "thousands",
+    "million",
+    "millions",
+    "billion",
+    "billions",
+    "dozen",
+    "dozens",
+    "half",
+    "double",
+    "single",
+}
+MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+]
+DATE_PHRASES = re.compile(
+    r"\b(last|this|next) (week|month|year)\b|\b(yesterday|today|ago|earlier this|since)\b|\b(19|20)\d\d\b", re.I
+)
+DIGITS = re.compile(r"\d")
+PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b([A-Z][a-zA-Z’'\-]+(?:\s+(?:of|the|for|and)?\s*[A-Z][a-zA-Z’'\-]+)*)")
+
+W_COSINE, W_KEYWORD, W_PRIOR = 0.55, 0.45, 0.05
+TYPE_BONUS, TYPE_MISSING = 0.12, -0.15
+RESTATEMENT_PENALTY = -0.15
+ABSTAIN_SCORE = 0.42  # below this the best sentence is not taken as an answer
+JOIN_RATIO = 0.85  # other sentences within this share of the best score may join the answer
+MAX_SENTENCES = 3
+
+
+@dataclass
+class Candidate:
+    passage: Passage
+    text: str
+    index: int
+    cosine: float
+    keyword: float
+    holds_wanted: bool
+    score: float
+
+
+class ExtractiveGenerator:
+    name = "extractive"
+    model: str | None = None
+    prompt_version: str | None = None
+
+    def __init__(self, embedder: Embedder, sentences_for: Callable[[Sequence[str]], list[StoredSentence]]) -> None:
+        self.embedder = embedder
+        self.sentences_for = sentences_for
+
+    def generate(
+        self,
+        question: str,
+        passages: list[Passage],
+        history: list[Turn],
+        query: Query | None = None,
+        query_vector: np.ndarray | None = None,
+    ) -> Draft:
+        query = query or analyse(question, history)
+        if not query.terms or not passages:
+            return Draft(text="", abstained=True)
+        vector = query_vector if query_vector is not None else self.embedder.embed_query(query.text)
+        candidates = self._candidates(query, vector, passages)
+        if not candidates:
+            return Draft(text="", abstained=True)
+        best = candidates[0]
+        if best.score < ABSTAIN_SCORE or (query.wants is not Wants.any and not best.holds_wanted):
+            return Draft(text="", abstained=True)
+        chosen = self._combine(query, candidates)
+        return self._draft(chosen, query)
+
+    def stream(self, question: str, passages: list[Passage], history: list[Turn]) -> Iterator[str]:
+        yield self.generate(question, passages, history).text
+
+    # -- scoring -------------------------------------------------------------------------------
+    def _candidates(self, query: Query, vector: np.ndarray, passages: list[Passage]) -> list[Candidate]:
+        by_chunk = {p.chunk_id: p for p in passages}
+        sentences = [s for s in self.sentences_for(list(by_chunk)) if s.chunk_id in by_chunk]
+        if not sentences:
+            return []
+        matrix = np.stack([s.embedding for s in sentences])
+        cosines = matrix @ vector
+        idf = _idf([s.text for s in sentences])
+        q_terms = set(query.terms)
+        q_weight = sum(idf.get(t, 1.0) for t in q_terms) or 1.0
+        out = []
+        for sentence, cosine in zip(sentences, cosines):
+            s_terms = set(content_terms(sentence.text))
+            keyword = sum(idf.get(t, 1.0) for t in q_terms & s_terms) / q_weight
+            holds = holds_wanted(sentence.text, query)
+            novelty = len(s_terms - q_terms) / max(len(s_terms), 1)
+            passage = by_chunk[sentence.chunk_id]
+            score = W_COSINE * float(cosine) + W_KEYWORD * keyword + W_PRIOR / passage.n
+            if query.wants is not Wants.any:
+                score += TYPE_BONUS if holds else TYPE_MISSING
+            if novelty < 0.35:
+                score += RESTATEMENT_PENALTY
+            out.append(Candidate(passage, sentence.text, sentence.index, float(cosine), keyword, holds, score))
+        out.sort(key=lambda c: (-c.score, c.passage.n, c.index))
+        return out
+
+    def _combine(self, query: Query, candidates: list[Candidate]) -> list[Candidate]:
+        """The best sentence, plus sentences from other documents that add to or contradict it."""
+        best = candidates[0]
+        chosen = [best]
+        for other in candidates[1:]:
+            if len(chosen) >= MAX_SENTENCES or other.score < best.score * JOIN_RATIO:
+                break
+            if query.wants is not Wants.any and not other.holds_wanted:
+                continue
+            if any(other.passage.doc_id == c.passage.doc_id for c in chosen):
+                continue
+            if any(_same_text(other.text, c.text) for c in chosen):
+                continue
+            chosen.append(other)
+        return chosen
+
+    def _draft(self, chosen: list[Candidate], query: Query) -> Draft:
+        quotes: dict[int, list[str]] = {}
+        parts = []
+        figures = [set(_figures(c.text)) for c in chosen]
+        disagree = (
+            query.wants in (Wants.number, Wants.date)
+            and len(chosen) > 1
+            and any(f and figures[0] and not (f & figures[0]) for f in figures[1:])
+        )
+        for i, cand in enumerate(chosen):
+            quotes.setdefault(cand.passage.n, []).append(cand.text)
+            sentence = cand.text
+            if disagree:
+                sentence = f"{'According to' if i == 0 else 'However, according to'} “{cand.passage.title}”: {sentence}"
+            parts.append(f"{_as_sentence(sentence)} [{cand.passage.n}]")
+        prefix = "The articles differ on this. " if disagree else ""
+        return Draft(text=prefix + " ".join(parts), quotes=quotes)
+
+
+def holds_wanted(text: str, query: Query) -> bool:
+    """Does the sentence hold the kind of thing the question asks for (beyond what the question says)?"""
+    q_words = set(words(query.text))
+    match query.wants:
+        case Wants.number:
+            return bool(DIGITS.search(text)) or any(w in NUMBER_WORDS and w not in q_words for w in words(text))
+        case Wants.date:
+            lowered = text.lower()
+            return any(m in lowered for m in MONTHS) or bool(DATE_PHRASES.search(text))
+        case Wants.entity | Wants.place:
+            return any(name.lower() not in query.text.lower() for name in PROPER.findall(text))
+    return True
+
+
+def _figures(text: str) -> list[str]:
+    found = re.findall(r"\$?\d[\d,.]*\s*(?:bn|billion|million|m|kg|%)?", text)
+    found += [w for w in words(text) if w in NUMBER_WORDS]
+    return [f.strip().lower() for f in found]
+
+
+def _idf(texts: list[str]) -> dict[str, float]:
+    df: dict[str, int] = {}
+    for text in texts:
+        for term in set(content_terms(text)):
+            df[term] = df.get(term, 0) + 1
+    n = len(texts)
+    return {t: math.log(1 + n / d) for t, d in df.items()}
+
+
+def _same_text(a: str, b: str) -> bool:
+    ta, tb = set(content_terms(a)), set(content_terms(b))
+    return len(ta & tb) / max(min(len(ta), len(tb)), 1) > 0.8
+
+
+def _as_sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?", "”", '"', "’")) else text + "."
