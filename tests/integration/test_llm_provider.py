@@ -1,0 +1,226 @@
+"""The openai generator and openai embeddings against a real local server speaking the OpenAI protocol.
+
+Nothing of ours is faked: llama-index's OpenAI LLM and the official `openai` client make real HTTP
+calls to tests/support/openai_server.py, which records them and plays scripted faults.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rag.errors import ConfigError, GeneratorError, IndexMismatchError
+from rag.llm import ANSWER_PROMPT, OpenAIGenerator, load_prompt
+from rag.passages import Passage
+from rag.schemas import Turn
+from tests.support.openai_server import Error, Hang, Malformed, OpenAIServer, Reply
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY = "sk-test-very-secret-key-123"
+
+PASSAGES = [
+    Passage(n=1, chunk_id="c1", doc_id="d1", source="paris.txt", title="Paris",
+            text="Paris hosted the Olympic Games in 2024. The opening was on the Seine.", score=0.9),
+    Passage(n=2, chunk_id="c2", doc_id="d2", source="critics.md", title="Critics",
+            text="Critics said the cost was too high.", score=0.7),
+]
+
+
+@pytest.fixture
+def srv() -> Iterator[OpenAIServer]:
+    with OpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture
+def make_gen(srv: OpenAIServer, settings_factory):
+    def make(**overrides) -> OpenAIGenerator:
+        values = {"generator": "openai", "openai_base_url": srv.base_url, "openai_api_key": KEY,
+                  "openai_timeout_s": 5.0, "openai_max_retries": 2, **overrides}
+        return OpenAIGenerator(settings_factory(**values))
+
+    return make
+
+
+# -- request content ---------------------------------------------------------------------------
+@pytest.mark.parametrize("model,llm_class", [("gpt-4.1-mini", "OpenAI"), ("qwen2.5-0.5b-instruct", "OpenAILike")])
+def test_chat_request_carries_prompt_passages_history_and_temperature(srv, make_gen, model, llm_class):
+    gen = make_gen(openai_model=model, openai_temperature=0.3)
+    assert type(gen._llm).__name__ == llm_class
+    srv.script(Reply('Paris hosted the 2024 Games [1].\n\nQUOTES:\n[1] "Paris hosted the Olympic Games in 2024."'))
+    history = [Turn(role="user", content="Which city?"), Turn(role="assistant", content="Paris [1].")]
+
+    draft = gen.generate("When were the Games?", PASSAGES, history)
+
+    assert draft.text == "Paris hosted the 2024 Games [1]."
+    assert draft.quotes == {1: ["Paris hosted the Olympic Games in 2024."]}
+    assert draft.model == model
+    (req,) = srv.chat_requests
+    body = req.body
+    assert body["model"] == model
+    assert body["temperature"] == pytest.approx(0.3)
+    assert not body.get("stream")
+    assert req.headers.get("Authorization") == f"Bearer {KEY}"
+    messages = body["messages"]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[0]["content"] == load_prompt(ANSWER_PROMPT, ROOT / "prompts").text
+    assert messages[1]["content"] == "Which city?"
+    user = messages[-1]["content"]
+    assert "[1] (Paris — paris.txt)\nParis hosted the Olympic Games in 2024." in user
+    assert "[2] (Critics — critics.md)\nCritics said the cost was too high." in user
+    assert "When were the Games?" in user
+    assert gen.prompt_version == "answer_with_citations@1"
+
+
+def test_stream_sends_stream_true_and_yields_deltas_in_order(srv, make_gen):
+    text = 'Critics said it cost too much [2].\n\nQUOTES:\n[2] "Critics said the cost was too high."'
+    srv.script(Reply(text, chunk_chars=7))
+    gen = make_gen()
+
+    deltas = list(gen.stream("What did critics say?", PASSAGES, []))
+
+    assert len(deltas) > 3
+    assert "".join(deltas) == text
+    assert srv.chat_requests[0].body["stream"] is True
+    draft = gen.parse("".join(deltas))
+    assert draft.text == "Critics said it cost too much [2]." and draft.quotes == {2: ["Critics said the cost was too high."]}
+
+
+def test_not_found_reply_is_an_abstention(srv, make_gen):
+    srv.script(Reply("NOT_FOUND"))
+    assert make_gen().generate("Who won the 1930 World Cup?", PASSAGES, []).abstained
+
+
+def test_default_reply_of_the_fake_cites_passage_one_verbatim(srv, make_gen):
+    draft = make_gen().generate("When?", PASSAGES, [])
+    assert draft.quotes == {1: ["Paris hosted the Olympic Games in 2024."]}
+    assert draft.text.endswith("[1].")
+
+
+# -- retries, backoff, timeouts ----------------------------------------------------------------
+def test_429_with_retry_after_is_retried_after_the_given_delay(srv, make_gen):
+    srv.script(Error(429, retry_after=0.6), Reply("Paris [1]."))
+    draft = make_gen().generate("Where?", PASSAGES, [])
+    assert draft.text == "Paris [1]."
+    first, second = srv.chat_requests
+    assert second.at - first.at >= 0.55, "Retry-After was not honoured"
+
+
+def test_500s_are_retried_with_growing_backoff_then_succeed(srv, make_gen):
+    srv.script(Error(500), Error(503), Reply("Paris [1]."))
+    draft = make_gen(openai_max_retries=2).generate("Where?", PASSAGES, [])
+    assert draft.text == "Paris [1]."
+    times = [r.at for r in srv.chat_requests]
+    assert len(times) == 3
+    # openai's client: 0.5 s then 1 s, each with up to 25 % jitter off
+    assert times[1] - times[0] >= 0.35
+    assert times[2] - times[1] >= 0.7
+
+
+def test_persistent_500_gives_a_clear_error_after_bounded_retries(srv, make_gen):
+    srv.script(*[Error(500)] * 5)
+    with pytest.raises(GeneratorError) as info:
+        make_gen(openai_max_retries=1).generate("Where?", PASSAGES, [])
+    assert len(srv.chat_requests) == 2, "exactly 1 try + 1 retry"
+    message = str(info.value)
+    assert "HTTP 500" in message and "127.0.0.1" in message and "1 retry" in message
+    assert KEY not in message
+
+
+def test_persistent_429_names_rate_limiting(srv, make_gen):
+    srv.script(*[Error(429, retry_after=0.05)] * 3)
+    with pytest.raises(GeneratorError, match="429"):
+        make_gen(openai_max_retries=2).generate("Where?", PASSAGES, [])
+    assert len(srv.chat_requests) == 3
+
+
+def test_hung_server_is_cut_off_by_the_timeout(srv, make_gen):
+    srv.script(Hang(60), Hang(60))
+    started = time.monotonic()
+    with pytest.raises(GeneratorError, match=r"did not answer within 1s.*CITEBOT_OPENAI_TIMEOUT_S"):
+        make_gen(openai_timeout_s=1.0, openai_max_retries=1).generate("Where?", PASSAGES, [])
+    assert time.monotonic() - started < 30, "the 60 s hang was waited out instead of timed out"
+    assert len(srv.chat_requests) == 2
+
+
+def test_stream_stalling_midway_is_cut_off_by_the_timeout(srv, make_gen):
+    srv.script(Reply("Paris hosted the Games in 2024 [1].", chunk_chars=5, hang_after_chunks=2, hang_s=60))
+    gen = make_gen(openai_timeout_s=1.0, openai_max_retries=0)
+    received: list[str] = []
+    with pytest.raises(GeneratorError, match="did not answer"):
+        for delta in gen.stream("When?", PASSAGES, []):
+            received.append(delta)
+    assert "".join(received) == "Paris host"
+
+
+def test_malformed_json_is_a_clear_generator_error(srv, make_gen):
+    srv.script(Malformed())
+    with pytest.raises(GeneratorError, match="malformed response"):
+        make_gen().generate("Where?", PASSAGES, [])
+    assert len(srv.chat_requests) == 1, "a malformed body is not worth retrying"
+
+
+def test_malformed_stream_chunk_is_a_clear_generator_error(srv, make_gen):
+    srv.script(Malformed("{not json"))
+    with pytest.raises(GeneratorError, match="malformed response"):
+        list(make_gen().stream("Where?", PASSAGES, []))
+
+
+def test_rejected_key_says_what_to_fix_and_never_echoes_it(srv, make_gen):
+    srv.script(Error(401, message=f"Incorrect API key provided: {KEY}"))
+    with pytest.raises(GeneratorError) as info:
+        make_gen().generate("Where?", PASSAGES, [])
+    assert "OPENAI_API_KEY" in str(info.value)
+    assert KEY not in str(info.value) and "sk-" not in str(info.value)
+
+
+def test_unreachable_server_is_named(settings_factory):
+    from tests.support.servers import free_port
+
+    gen = OpenAIGenerator(settings_factory(generator="openai", openai_base_url=f"http://127.0.0.1:{free_port()}/v1",
+                                           openai_max_retries=0, openai_timeout_s=2))
+    with pytest.raises(GeneratorError, match="not reachable.*OPENAI_BASE_URL"):
+        gen.generate("Where?", PASSAGES, [])
+
+
+def test_empty_reply_is_an_error(srv, make_gen):
+    srv.script(Reply(""))
+    with pytest.raises(GeneratorError, match="empty answer"):
+        make_gen().generate("Where?", PASSAGES, [])
+
+
+def test_no_key_and_no_base_url_is_a_config_error(settings_factory):
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY.*OPENAI_BASE_URL"):
+        OpenAIGenerator(settings_factory(generator="openai"))
+
+
+def test_base_url_without_key_works_for_local_servers(srv, settings_factory):
+    gen = OpenAIGenerator(settings_factory(generator="openai", openai_base_url=srv.base_url, openai_model="llama3.2"))
+    assert gen.generate("When?", PASSAGES, []).quotes
+    assert srv.chat_requests[0].body["model"] == "llama3.2"
+
+
+# -- embeddings --------------------------------------------------------------------------------
+def test_openai_embeddings_index_refuses_another_model_or_dimension(srv, settings_factory, seeds_copy):
+    from ingest.pipeline import ingest_paths
+
+    def settings(**overrides):
+        return settings_factory(embedding="openai", openai_base_url=srv.base_url, openai_api_key=KEY, **overrides)
+
+    report = ingest_paths(settings(), [seeds_copy], progress=False)
+    assert report.failed == 0 and report.chunks > 0
+    calls = srv.embedding_requests
+    assert calls and all(c.body["model"] == "text-embedding-3-small" for c in calls)
+    assert calls[0].headers.get("Authorization") == f"Bearer {KEY}"
+
+    with pytest.raises(IndexMismatchError, match=r"text-embedding-3-small \(1536.*--reindex"):
+        ingest_paths(settings(openai_embedding_model="text-embedding-3-large"), [seeds_copy], progress=False)
+    with pytest.raises(IndexMismatchError, match="1536"):
+        ingest_paths(settings_factory(), [seeds_copy], progress=False)  # the offline MiniLM, 384 dims
+
+    srv.embedding_dims["text-embedding-3-small"] = 512  # same name, other size (e.g. `dimensions`)
+    with pytest.raises(IndexMismatchError, match="512"):
+        ingest_paths(settings(), [seeds_copy], progress=False)
