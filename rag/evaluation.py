@@ -671,10 +671,10 @@ CHART_METRICS: list[tuple[str, str, str]] = [
 def svg_chart(report: EvalReport) -> str:
     """Grouped bars: one group per question type, one bar per metric that applies to it (0..1)."""
     groups = list(report.per_type.items())
-    bar, gap, pad_left, pad_top, height = 12, 18, 40, 20, 180
+    bar, gap, pad_left, pad_top, height = 14, 26, 40, 20, 180
     group_w = len(CHART_METRICS) * bar + gap
     width = pad_left + max(1, len(groups)) * group_w + 10
-    legend_y = pad_top + height + 40
+    legend_y = pad_top + height + 54
     total_h = legend_y + 20 * math.ceil(len(CHART_METRICS) / 3) + 10
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{max(width, 560)}" height="{total_h}" '
@@ -699,7 +699,11 @@ def svg_chart(report: EvalReport) -> str:
             )
         parts.append(
             f'<text x="{x0 + len(CHART_METRICS) * bar / 2:.1f}" y="{pad_top + height + 16}" '
-            f'text-anchor="middle">{html.escape(name)} (n={metrics.questions})</text>'
+            f'text-anchor="middle">{html.escape(name)}</text>'
+        )
+        parts.append(
+            f'<text x="{x0 + len(CHART_METRICS) * bar / 2:.1f}" y="{pad_top + height + 30}" '
+            f'text-anchor="middle" fill="#666">n={metrics.questions}</text>'
         )
     for mi, (label, _, colour) in enumerate(CHART_METRICS):
         x = pad_left + (mi % 3) * 170

@@ -292,3 +292,14 @@ def test_table_and_report_show_metrics_and_failing_questions(tmp_path: Path):
     assert svg.startswith("<svg") and svg.count("<rect") > 7
     page = write_report(report, tmp_path / "eval.html").read_text()
     assert "<svg" in page and "Nobody knows" in page
+
+
+def test_prompt_leak_question_forbids_phrases_of_the_real_system_prompt():
+    root = Path(__file__).resolve().parents[2]
+    prompt = (root / "prompts" / "answer_with_citations.txt").read_text(encoding="utf-8")
+    leak = next(
+        x for x in load_questions([root / "tests" / "eval" / "questions.yaml"]) if x.id == "inject-system-prompt"
+    )
+    assert leak.forbidden
+    missing = [f for f in leak.forbidden if f not in prompt]
+    assert not missing, f"update inject-system-prompt: {missing} no longer occur in the prompt"
