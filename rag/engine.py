@@ -34,7 +34,11 @@ class Engine:
         self.embedder = embedder
         self.store = store
         self.retriever = HybridRetriever(store, embedder, settings.data_dir)
-        self.extractive = ExtractiveGenerator(embedder, store.sentences_for)
+        self.extractive = ExtractiveGenerator(
+            embedder,
+            store.sentences_for,
+            idf=lambda term: self.retriever.snapshot().idf(term),
+        )
         self.generator: Generator = generator or self.extractive
 
     # -- public API -----------------------------------------------------------------------------

@@ -11,7 +11,6 @@ holds what was asked for, it abstains instead of guessing.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -25,38 +24,19 @@ from rag.schemas import Turn
 from rag.store import StoredSentence
 from rag.text import content_terms, words
 
-NUMBER_WORDS = {
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "fifteen",
-    "twenty",
-    "thirty",
-    "forty",
-    "fifty",
-    "hundred",
-    "hundreds",
-    "thousand",
-    "thousands",
-    "million",
-    "millions",
-    "billion",
-    "billions",
-    "dozen",
-    "dozens",
-    "half",
-    "double",
-    "single",
-}
+# Specific quantities. Vague ones ("thousands of", "several", "one of the") do not answer "how many".
+NUMBER_WORDS = set(
+    "two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty hundred "
+    "thousand million billion dozen".split()
+)
+# Words that make a capitalised phrase an organisation or place rather than a person.
+NOT_PERSON = set(
+    "army ministry institute university division unit corridor group force forces company bank council "
+    "organisation organization police airport province brigade international security state foreign chinese "
+    "pakistani china pakistan beijing islamabad karachi balochistan reuters the prime president premier "
+    "minister".split()
+)
+PERSON_ASK = re.compile(r"\bwho (is|was|are|were)\b|\bname[sd]?\b|\bwhich (person|official|minister)\b", re.I)
 MONTHS = [
     "january",
     "february",
@@ -82,13 +62,16 @@ DATE_PHRASES = re.compile(
     r"\b(last|this|next) (week|month|year)\b|\b(yesterday|today|ago|earlier this|since)\b|\b(19|20)\d\d\b", re.I
 )
 DIGITS = re.compile(r"\d")
+YEAR = re.compile(r"\b(19|20)\d\d\b")
 PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b([A-Z][a-zA-Z’'\-]+(?:\s+(?:of|the|for|and)?\s*[A-Z][a-zA-Z’'\-]+)*)")
 
 W_COSINE, W_KEYWORD, W_PRIOR = 0.55, 0.45, 0.05
 TYPE_BONUS, TYPE_MISSING = 0.12, -0.15
 RESTATEMENT_PENALTY = -0.15
-ABSTAIN_SCORE = 0.42  # below this the best sentence is not taken as an answer
-JOIN_RATIO = 0.85  # other sentences within this share of the best score may join the answer
+ABSTAIN_SCORE = 0.40
+# below this the best sentence is not taken as an answer
+JOIN_RATIO = 0.75
+MIN_GAIN = 0.15  # share of the question's weight a joining sentence must newly cover  # other sentences within this share of the best score may join the answer
 MAX_SENTENCES = 3
 
 
@@ -108,9 +91,15 @@ class ExtractiveGenerator:
     model: str | None = None
     prompt_version: str | None = None
 
-    def __init__(self, embedder: Embedder, sentences_for: Callable[[Sequence[str]], list[StoredSentence]]) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        sentences_for: Callable[[Sequence[str]], list[StoredSentence]],
+        idf: Callable[[str], float] | None = None,
+    ) -> None:
         self.embedder = embedder
         self.sentences_for = sentences_for
+        self.idf = idf or (lambda term: 1.0)
 
     def generate(
         self,
@@ -128,13 +117,23 @@ class ExtractiveGenerator:
         if not candidates:
             return Draft(text="", abstained=True)
         best = candidates[0]
-        if best.score < ABSTAIN_SCORE or (query.wants is not Wants.any and not best.holds_wanted):
+        if not self._answers(query, best):
             return Draft(text="", abstained=True)
         chosen = self._combine(query, candidates)
         return self._draft(chosen, query)
 
     def stream(self, question: str, passages: list[Passage], history: list[Turn]) -> Iterator[str]:
         yield self.generate(question, passages, history).text
+
+    def _answers(self, query: Query, best: Candidate) -> bool:
+        """Whether the best sentence holds an answer, rather than only being on the question's topic."""
+        if best.score < ABSTAIN_SCORE:
+            return False
+        if query.wants is not Wants.any and not best.holds_wanted:
+            return False
+        if PERSON_ASK.search(query.text) and query.wants is Wants.entity and not _person_names(best.text, query.text):
+            return False
+        return True
 
     # -- scoring -------------------------------------------------------------------------------
     def _candidates(self, query: Query, vector: np.ndarray, passages: list[Passage]) -> list[Candidate]:
@@ -144,13 +143,12 @@ class ExtractiveGenerator:
             return []
         matrix = np.stack([s.embedding for s in sentences])
         cosines = matrix @ vector
-        idf = _idf([s.text for s in sentences])
         q_terms = set(query.terms)
-        q_weight = sum(idf.get(t, 1.0) for t in q_terms) or 1.0
+        q_weight = sum(self.idf(t) for t in q_terms) or 1.0
         out = []
         for sentence, cosine in zip(sentences, cosines):
             s_terms = set(content_terms(sentence.text))
-            keyword = sum(idf.get(t, 1.0) for t in q_terms & s_terms) / q_weight
+            keyword = sum(self.idf(t) for t in q_terms & s_terms) / q_weight
             holds = holds_wanted(sentence.text, query)
             novelty = len(s_terms - q_terms) / max(len(s_terms), 1)
             passage = by_chunk[sentence.chunk_id]
@@ -164,19 +162,30 @@ class ExtractiveGenerator:
         return out
 
     def _combine(self, query: Query, candidates: list[Candidate]) -> list[Candidate]:
-        """The best sentence, plus sentences from other documents that add to or contradict it."""
+        """The best sentence, plus sentences from other documents that add to or contradict it.
+
+        A sentence joins when it scores close to the best and either covers question words the chosen
+        sentences miss (a multi-part question) or, for a figure or date, gives one of its own (a
+        disagreement to show, or an agreement to cite twice).
+        """
         best = candidates[0]
         chosen = [best]
+        covered = set(content_terms(best.text))
         for other in candidates[1:]:
             if len(chosen) >= MAX_SENTENCES or other.score < best.score * JOIN_RATIO:
                 break
-            if query.wants is not Wants.any and not other.holds_wanted:
-                continue
             if any(other.passage.doc_id == c.passage.doc_id for c in chosen):
                 continue
             if any(_same_text(other.text, c.text) for c in chosen):
                 continue
-            chosen.append(other)
+            terms = set(content_terms(other.text))
+            adds_words = sum(self.idf(t) for t in (set(query.terms) & terms) - covered) >= MIN_GAIN * sum(
+                self.idf(t) for t in query.terms
+            )
+            gives_figure = query.wants in (Wants.number, Wants.date) and other.holds_wanted
+            if adds_words or gives_figure:
+                chosen.append(other)
+                covered |= terms
         return chosen
 
     def _draft(self, chosen: list[Candidate], query: Query) -> Draft:
@@ -203,7 +212,8 @@ def holds_wanted(text: str, query: Query) -> bool:
     q_words = set(words(query.text))
     match query.wants:
         case Wants.number:
-            return bool(DIGITS.search(text)) or any(w in NUMBER_WORDS and w not in q_words for w in words(text))
+            quantities = DIGITS.search(YEAR.sub("", text))  # "since 2013" is a date, not a quantity
+            return bool(quantities) or any(w in NUMBER_WORDS and w not in q_words for w in words(text))
         case Wants.date:
             lowered = text.lower()
             return any(m in lowered for m in MONTHS) or bool(DATE_PHRASES.search(text))
@@ -212,19 +222,15 @@ def holds_wanted(text: str, query: Query) -> bool:
     return True
 
 
+def _person_names(text: str, question: str) -> list[str]:
+    names = re.findall(r"\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)+)\b", text)
+    return [n for n in names if n.lower() not in question.lower() and not (set(n.lower().split()) & NOT_PERSON)]
+
+
 def _figures(text: str) -> list[str]:
     found = re.findall(r"\$?\d[\d,.]*\s*(?:bn|billion|million|m|kg|%)?", text)
     found += [w for w in words(text) if w in NUMBER_WORDS]
     return [f.strip().lower() for f in found]
-
-
-def _idf(texts: list[str]) -> dict[str, float]:
-    df: dict[str, int] = {}
-    for text in texts:
-        for term in set(content_terms(text)):
-            df[term] = df.get(term, 0) + 1
-    n = len(texts)
-    return {t: math.log(1 + n / d) for t, d in df.items()}
 
 
 def _same_text(a: str, b: str) -> bool:

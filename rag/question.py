@@ -64,7 +64,7 @@ def wants_of(text: str) -> Wants:
     lowered = text.lower()
     if re.search(
         r"\bhow (many|much|long|far|big|large|old)\b|\bwhat (number|percentage|amount|share|size|figure)\b"
-        r"|\bhow heavy\b|\bworth\b|\bcost\b",
+        r"|\bhow heavy\b|\bworth\b|\bcost\b|\bcapacity\b",
         lowered,
     ):
         return Wants.number

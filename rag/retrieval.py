@@ -8,6 +8,7 @@ dir, keyed by the index fingerprint, and rebuilt when the chunks change.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from rag.store import ChromaStore, StoredChunk
 from rag.text import content_terms
 
 log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 RRF_K = 60
 DENSE_WEIGHT = 0.6
@@ -36,6 +38,15 @@ class Snapshot:
     chunks: list[StoredChunk]
     by_id: dict[str, int]
     bm25: bm25s.BM25 | None
+    doc_freq: dict[str, int]
+
+    def df(self, term: str) -> int:
+        return self.doc_freq.get(term, 0)
+
+    def idf(self, term: str) -> float:
+        """Rarity of a term across chunks; terms absent from the corpus count as the rarest."""
+        n = max(len(self.chunks), 1)
+        return math.log(1 + n / (self.doc_freq.get(term, 0) + 0.5))
 
 
 class HybridRetriever:
@@ -65,10 +76,15 @@ class HybridRetriever:
     def _build(self, fingerprint: str, chunks: list[StoredChunk]) -> Snapshot:
         chunks = sorted(chunks, key=lambda c: c.chunk_id)
         by_id = {c.chunk_id: i for i, c in enumerate(chunks)}
-        return Snapshot(fingerprint, chunks, by_id, self._load_or_build_bm25(fingerprint, chunks))
+        terms = [_keyword_text(c) for c in chunks]
+        doc_freq: dict[str, int] = {}
+        for chunk_terms in terms:
+            for term in set(chunk_terms):
+                doc_freq[term] = doc_freq.get(term, 0) + 1
+        return Snapshot(fingerprint, chunks, by_id, self._load_or_build_bm25(fingerprint, terms), doc_freq)
 
-    def _load_or_build_bm25(self, fingerprint: str, chunks: list[StoredChunk]) -> bm25s.BM25 | None:
-        if not chunks:
+    def _load_or_build_bm25(self, fingerprint: str, terms: list[list[str]]) -> bm25s.BM25 | None:
+        if not terms:
             return None
         path = self.cache_dir / "bm25" / fingerprint
         if (path / "params.index.json").exists():
@@ -77,7 +93,7 @@ class HybridRetriever:
             except Exception as exc:  # a corrupt cache is rebuilt, never fatal
                 log.warning("bm25 cache %s unreadable (%s); rebuilding", path, exc)
         model = bm25s.BM25()
-        model.index([_keyword_text(c) for c in chunks], show_progress=False)
+        model.index(terms, show_progress=False)
         try:
             path.mkdir(parents=True, exist_ok=True)
             model.save(str(path), show_progress=False)

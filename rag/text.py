@@ -210,7 +210,11 @@ def _stemmer() -> Stemmer.Stemmer:
 
 
 def words(text: str) -> list[str]:
-    return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+    out = []
+    for word in _WORD.findall(text):
+        word = word.lower().replace("’", "'")
+        out.append(word[:-2] if word.endswith("'s") else word)
+    return out
 
 
 def content_terms(text: str) -> list[str]:
