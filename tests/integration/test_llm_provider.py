@@ -224,3 +224,114 @@ def test_openai_embeddings_index_refuses_another_model_or_dimension(srv, setting
     srv.embedding_dims["text-embedding-3-small"] = 512  # same name, other size (e.g. `dimensions`)
     with pytest.raises(IndexMismatchError, match="512"):
         ingest_paths(settings(), [seeds_copy], progress=False)
+
+
+# -- through the engine: verifier repairs, degraded fallback, streaming ------------------------
+QUESTION = "Which group claimed the Karachi airport attack?"
+
+
+@pytest.fixture
+def llm_engine(srv: OpenAIServer, seeded_settings):
+    from rag.engine import build_engine
+
+    from rag.settings import Settings
+
+    settings = Settings(_env_file=None, data_dir=seeded_settings.data_dir, generator="openai",
+                        openai_base_url=srv.base_url, openai_model="local-model", openai_timeout_s=5.0,
+                        openai_max_retries=0)
+    engine = build_engine(settings)
+    assert engine.generator.name == "openai"
+    return engine
+
+
+def _first_sentence(text: str) -> str:
+    import re
+
+    return re.split(r"(?<=[.!?])\s+", text.strip(), maxsplit=1)[0]
+
+
+def _assert_citations_valid(answer, sent_passages: dict[int, str]) -> None:
+    import re
+
+    texts = list(sent_passages.values())
+    assert answer.citations, "expected at least one verified citation"
+    numbers = {c.n for c in answer.citations}
+    assert numbers == set(range(1, len(answer.citations) + 1))
+    for marker in re.findall(r"\[(\d+)\]", answer.answer):
+        assert int(marker) in numbers, f"[{marker}] in the answer has no citation"
+    for citation in answer.citations:
+        assert any(citation.quote in t for t in texts), f"quote not verbatim in any passage: {citation.quote!r}"
+
+
+def test_engine_repairs_out_of_range_markers_and_invented_quotes(srv, llm_engine):
+    from tests.support.openai_server import passages_of
+
+    def answer(body: dict) -> str:
+        passages = passages_of(body)
+        claim = _first_sentence(passages[1]).rstrip(".!?")
+        return (f"{claim} [1]. {claim} [{len(passages) + 3}].\n\nQUOTES:\n"
+                f"[1] \"A sentence the model made up and that no article contains.\"\n"
+                f"[{len(passages) + 3}] \"Out of range.\"")
+
+    srv.script(Reply(answer))
+    result = llm_engine.ask(QUESTION)
+
+    sent = passages_of(srv.chat_requests[-1].body)
+    assert len(sent) >= 2
+    assert result.mode == "openai" and not result.degraded
+    assert result.citation_repairs >= 2, "the invented quote and the out-of-range [n] must both count"
+    assert not result.abstained
+    _assert_citations_valid(result, sent)
+    assert "made up" not in " ".join(c.quote for c in result.citations)
+    assert result.provenance.llm_model == "local-model"
+    assert result.provenance.prompt_version == "answer_with_citations@1"
+
+
+def test_engine_keeps_a_correct_llm_answer_without_repairs(srv, llm_engine):
+    result = llm_engine.ask(QUESTION)  # the fake's default: claim + verbatim quote of passage [1]
+    sent = passages_of_last(srv)
+    assert result.mode == "openai" and not result.degraded
+    assert result.citation_repairs == 0
+    _assert_citations_valid(result, sent)
+    assert result.citations[0].quote in _first_sentence(sent[1])  # the verifier may trim stray quote marks
+
+
+def passages_of_last(srv: OpenAIServer) -> dict[int, str]:
+    from tests.support.openai_server import passages_of
+
+    return passages_of(srv.chat_requests[-1].body)
+
+
+def test_engine_degrades_to_extractive_on_malformed_json(srv, llm_engine):
+    srv.script(Malformed())
+    result = llm_engine.ask(QUESTION)
+    assert result.degraded is True
+    assert result.mode.startswith("extractive")
+    assert not result.abstained and result.citations, "the extractive fallback still answers with citations"
+    assert len(srv.chat_requests) == 1
+
+
+def test_engine_degrades_when_the_server_keeps_failing(srv, llm_engine):
+    srv.script(Error(500), Error(500))
+    result = llm_engine.ask(QUESTION)
+    assert result.degraded and result.citations
+
+
+def test_engine_abstains_when_the_model_says_not_found(srv, llm_engine):
+    srv.script(Reply("NOT_FOUND"))
+    result = llm_engine.ask(QUESTION)
+    assert result.abstained and result.citations == [] and not result.degraded
+
+
+def test_engine_stream_hides_the_quotes_block(srv, llm_engine):
+    from rag.schemas import Answer
+
+    items = list(llm_engine.ask_stream(QUESTION))
+    final = items[-1]
+    assert isinstance(final, Answer) and final.mode == "openai"
+    deltas = [i for i in items[:-1] if isinstance(i, str)]
+    assert len(deltas) > 1, "the answer should arrive in pieces"
+    shown = "".join(deltas)
+    assert "QUOTES" not in shown and "QUO" not in shown[-5:]
+    assert srv.chat_requests[-1].body["stream"] is True
+    _assert_citations_valid(final, passages_of_last(srv))

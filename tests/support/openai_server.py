@@ -24,6 +24,7 @@ Behaviour
     * `srv.script(*steps, endpoint="chat")` queues steps; each request to that endpoint ("chat" or
       "embeddings") consumes one. Steps:
         Reply(text)              answer with this text (streamed in small chunks when asked to stream);
+                                 `text` may be a function of the request body (see `passages_of`);
                                  `hang_after_chunks=k, hang_s=s` stalls a stream after k chunks
         Error(status, retry_after=None, message=...)   an OpenAI-style error body, with Retry-After
         Hang(seconds)            accept the request and say nothing for `seconds`, then close
@@ -45,16 +46,16 @@ import re
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 
 @dataclass
 class Reply:
-    text: str
+    text: str | Callable[[dict[str, Any]], str]  # or a function of the request body
     chunk_chars: int = 12
     hang_after_chunks: int | None = None
     hang_s: float = 0.0
@@ -93,13 +94,19 @@ class Recorded:
 PASSAGE_RE = re.compile(r"^\[(\d+)\] \([^\n]*\)\n(.+?)(?=\n\n\[\d+\] \(|\n\n</passages>|\Z)", re.M | re.S)
 
 
-def auto_answer(messages: list[dict[str, Any]]) -> str:
-    """A well-behaved model: cite passage [1] with a verbatim quote, or abstain."""
+def passages_of(body: dict[str, Any]) -> dict[int, str]:
+    """{n: text} of the numbered passages in a chat request's last user message."""
+    messages = body.get("messages") or []
     user = next((m for m in reversed(messages) if m.get("role") == "user"), None)
     content = user.get("content") if user else ""
     if isinstance(content, list):  # content parts
         content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
-    passages = {int(m.group(1)): m.group(2).strip() for m in PASSAGE_RE.finditer(content or "")}
+    return {int(m.group(1)): m.group(2).strip() for m in PASSAGE_RE.finditer(content or "")}
+
+
+def auto_answer(messages: list[dict[str, Any]]) -> str:
+    """A well-behaved model: cite passage [1] with a verbatim quote, or abstain."""
+    passages = passages_of({"messages": messages})
     if 1 not in passages:
         return "NOT_FOUND"
     first = re.split(r"(?<=[.!?])\s+", passages[1].strip(), maxsplit=1)[0].strip()
@@ -280,6 +287,8 @@ def _make_handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
             if step is None:
                 step = Reply(server.default_answer or auto_answer(body.get("messages") or []))
             model = body.get("model", "")
+            if callable(step.text):
+                step = replace(step, text=step.text(body))
             if not stream:
                 return self._send_json(200, _completion(step.text, model, step.finish_reason))
             self._stream(step, model, include_usage=bool((body.get("stream_options") or {}).get("include_usage")))
