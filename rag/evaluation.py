@@ -275,6 +275,9 @@ class QuestionResult(BaseModel):
     support: float | None = None
     mode: str | None = None
     degraded: bool = False
+    # optional LLM judge (llama-index evaluators), None when not judged
+    judge_faithful: bool | None = None
+    judge_relevant: bool | None = None
 
     @property
     def failures(self) -> list[str]:
@@ -326,6 +329,9 @@ class Metrics(BaseModel):
     latency_p95_ms: float | None = None
     errors: int = 0
     uncited_answers: int = 0
+    judged_n: int = 0
+    judge_faithfulness: float | None = None
+    judge_relevancy: float | None = None
 
 
 class EvalReport(BaseModel):
@@ -352,6 +358,8 @@ class EvalReport(BaseModel):
             "citation_validity": lambda r: r.citation_checks_passed < r.citation_checks,
             "citation_precision": lambda r: r.gold_citations is not None and r.gold_citations < len(r.citations),
             "quote_support": lambda r: r.quotes_contain_facts is False,
+            "judge_faithfulness": lambda r: r.judge_faithful is False,
+            "judge_relevancy": lambda r: r.judge_relevant is False,
             "errors": lambda r: r.error is not None,
         }
         if metric not in checks:
@@ -490,6 +498,8 @@ def aggregate(results: Sequence[QuestionResult]) -> Metrics:
     cited = sum(len(r.citations) for r in precision_rs)
     quotes = [r for r in scored if r.quotes_contain_facts is not None]
     latencies = [r.latency_ms for r in results if r.latency_ms is not None and r.error is None]
+    faithful = [r for r in scored if r.judge_faithful is not None]
+    relevant = [r for r in scored if r.judge_relevant is not None]
     return Metrics(
         questions=len(results),
         retrieval_n=len(retrieval),
@@ -511,6 +521,9 @@ def aggregate(results: Sequence[QuestionResult]) -> Metrics:
         latency_p95_ms=percentile(latencies, 95),
         errors=sum(r.error is not None for r in results),
         uncited_answers=sum(r.uncited for r in scored),
+        judged_n=len(faithful),
+        judge_faithfulness=mean([float(bool(r.judge_faithful)) for r in faithful]),
+        judge_relevancy=mean([float(bool(r.judge_relevant)) for r in relevant]),
     )
 
 
@@ -569,6 +582,39 @@ def evaluate(
     )
 
 
+def judge_llm(settings: Any) -> Any:
+    """The llama-index LLM of the openai generator configured in settings, to use as a judge."""
+    from rag.llm import OpenAIGenerator
+
+    generator = OpenAIGenerator(settings)
+    return getattr(generator, "llm", None) or generator._llm
+
+
+def judge_with_llm(report: EvalReport, llm: Any, chunks: dict[str, str]) -> EvalReport:
+    """Add llama-index's faithfulness and relevancy verdicts (an LLM as judge) to answered questions.
+
+    Faithfulness is judged against the full text of the chunks the answer cites, relevancy against the
+    question. Only scored, answered (not abstained, no error) questions with citations are judged.
+    Costs two LLM calls per judged question, so it is opt-in (the openai gate with CITEBOT_EVAL_JUDGE=1).
+    """
+    from llama_index.core.evaluation import FaithfulnessEvaluator, RelevancyEvaluator
+
+    faithfulness = FaithfulnessEvaluator(llm=llm)
+    relevancy = RelevancyEvaluator(llm=llm)
+    results = []
+    for r in report.results:
+        r = r.model_copy(deep=True)
+        if r.scored and not r.abstained and not r.error and r.citations:
+            contexts = list(dict.fromkeys(chunks.get(c.chunk_id, c.quote) for c in r.citations))
+            r.judge_faithful = bool(
+                faithfulness.evaluate(query=r.question, response=r.answer, contexts=contexts).passing
+            )
+            r.judge_relevant = bool(relevancy.evaluate(query=r.question, response=r.answer, contexts=contexts).passing)
+        results.append(r)
+    meta = report.model_dump(exclude={"overall", "per_type", "results"})
+    return build_report(results, **meta)
+
+
 # ------------------------------------------------------------------------------------------------
 # Output
 # ------------------------------------------------------------------------------------------------
@@ -590,6 +636,16 @@ COLUMNS: list[tuple[str, str, str]] = [
 ]
 
 
+JUDGE_COLUMNS: list[tuple[str, str, str]] = [
+    ("judge.faith", "judge_faithfulness", "ratio"),
+    ("judge.rel", "judge_relevancy", "ratio"),
+]
+
+
+def _columns(report: EvalReport) -> list[tuple[str, str, str]]:
+    return COLUMNS + (JUDGE_COLUMNS if report.overall.judged_n else [])
+
+
 def _fmt(value: Any, kind: str) -> str:
     if value is None:
         return "-"
@@ -603,13 +659,13 @@ def _fmt(value: Any, kind: str) -> str:
 def _rows(report: EvalReport) -> list[list[str]]:
     rows = []
     for name, metrics in [("overall", report.overall), *report.per_type.items()]:
-        rows.append([name] + [_fmt(getattr(metrics, field), kind) for _, field, kind in COLUMNS])
+        rows.append([name] + [_fmt(getattr(metrics, field), kind) for _, field, kind in _columns(report)])
     return rows
 
 
 def format_table(report: EvalReport, failures: bool = True) -> str:
     """A plain-text table overall and per type, then the failing questions."""
-    header = ["type"] + [h for h, _, _ in COLUMNS]
+    header = ["type"] + [h for h, _, _ in _columns(report)]
     rows = _rows(report)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
@@ -719,7 +775,7 @@ def _md_escape(text: str) -> str:
 
 
 def render_markdown(report: EvalReport, chart_ref: str | None) -> str:
-    header = ["type"] + [h for h, _, _ in COLUMNS]
+    header = ["type"] + [h for h, _, _ in _columns(report)]
     lines = [
         "# citebot evaluation",
         "",

@@ -16,7 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from rag.evaluation import EvalReport, QuestionResult, evaluate, format_table, load_questions
+from rag.evaluation import (
+    EvalReport,
+    QuestionResult,
+    chunk_texts,
+    evaluate,
+    format_table,
+    judge_llm,
+    judge_with_llm,
+    load_questions,
+)
 from rag.settings import Settings
 
 QUESTIONS = Path(__file__).with_name("questions.yaml")
@@ -133,3 +142,53 @@ def test_openai_gate(openai_report: EvalReport, metric: str, op: str, bound: flo
     assert openai_report.generator == "openai"
     assert not [r for r in openai_report.results if r.degraded], "the openai generator fell back to extractive"
     check(openai_report, metric, op, bound)
+
+
+@pytest.mark.openai
+def test_openai_llm_judge(request: pytest.FixtureRequest, openai_settings, openai_report: EvalReport):
+    """llama-index's faithfulness/relevancy evaluators as a judge; opt-in with CITEBOT_EVAL_JUDGE=1."""
+    if not _original_env(request.config).get("CITEBOT_EVAL_JUDGE"):
+        pytest.skip("set CITEBOT_EVAL_JUDGE=1 to judge the openai answers with an LLM")
+    judged = judge_with_llm(openai_report, judge_llm(openai_settings), chunk_texts(openai_settings))
+    print("\n" + format_table(judged, failures=False))
+    assert judged.overall.judged_n > 0
+    check(judged, "judge_faithfulness", "min", 0.8)
+    check(judged, "judge_relevancy", "min", 0.8)
+
+
+def test_llm_judge_records_verdicts_from_a_local_openai_protocol_server(offline_report: EvalReport, seeded_settings):
+    """The judge plumbing on the offline answers, with a local server that always says YES, then NO."""
+    from tests.support.openai_server import OpenAIServer
+
+    chunks = chunk_texts(seeded_settings)
+    with OpenAIServer() as srv:
+        settings = Settings(
+            _env_file=None,
+            data_dir=seeded_settings.data_dir,
+            generator="openai",
+            openai_base_url=srv.base_url,
+            openai_api_key="test-key",
+            openai_model="local-model",
+            openai_max_retries=0,
+        )
+        llm = judge_llm(settings)
+        few = offline_report.model_copy(
+            update={
+                "results": [r for r in offline_report.results if r.correct][:2]
+                + [r for r in offline_report.results if r.abstained][:1]
+            }
+        )
+        srv.default_answer = "YES"
+        yes = judge_with_llm(few, llm, chunks)
+        sent = " ".join(str(m.get("content")) for r in srv.chat_requests for m in r.body["messages"])
+        srv.default_answer = "NO"
+        no = judge_with_llm(few, llm, chunks)
+
+    assert yes.overall.judged_n == 2 and yes.overall.judge_faithfulness == 1.0 and yes.overall.judge_relevancy == 1.0
+    assert no.overall.judge_faithfulness == 0.0 and no.overall.judge_relevancy == 0.0
+    assert [r.id for r in no.failing("judge_faithfulness")] == [r.id for r in few.results[:2]]
+    first = few.results[0]
+    assert first.answer.split("[")[0].strip()[:40] in sent  # the answer was judged...
+    cited_chunk = chunks[first.citations[0].chunk_id]
+    assert " ".join(cited_chunk.split())[:60] in " ".join(sent.split())  # ...against the cited chunk's full text
+    assert "judge.faith" in format_table(yes) and "judge.faith" not in format_table(offline_report)
