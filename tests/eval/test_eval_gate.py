@@ -192,3 +192,62 @@ def test_llm_judge_records_verdicts_from_a_local_openai_protocol_server(offline_
     cited_chunk = chunks[first.citations[0].chunk_id]
     assert " ".join(cited_chunk.split())[:60] in " ".join(sent.split())  # ...against the cited chunk's full text
     assert "judge.faith" in format_table(yes) and "judge.faith" not in format_table(offline_report)
+
+
+def test_cli_runs_extra_question_files_and_writes_a_report(
+    seeded_settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    """`citebot eval --questions A --questions B --json --report R`, in process, on the seeded index."""
+    import json
+
+    from rag.cli import main
+
+    extra = tmp_path / "feedback.jsonl"
+    rows = [
+        {
+            "id": "fb-bad-1",
+            "type": "feedback",
+            "question": "Which airport was hit?",
+            "key_facts": [],
+            "needs_review": True,
+            "answer_given": "unknown",
+        },
+        {
+            "id": "fb-ok-1",
+            "type": "single_fact",
+            "question": "Who is China's minister of state security?",
+            "key_facts": [["Chen Yixin"]],
+            "sources": ["002_2a622b6cc212d4b9.txt"],
+        },
+    ]
+    extra.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    unans = tmp_path / "more.yaml"
+    unans.write_text(
+        "version: 1\nquestions:\n  - id: u-1\n    type: unanswerable\n"
+        "    question: What did the bomber eat for breakfast?\n    key_facts: []\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)  # no .env, no tests/eval/ here
+    monkeypatch.setenv("CITEBOT_DATA_DIR", str(seeded_settings.data_dir))
+    report_path = tmp_path / "out" / "eval.md"
+
+    code = main(["eval", "--questions", str(extra), "--questions", str(unans), "--json", "--report", str(report_path)])
+
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert [r["id"] for r in out["results"]] == ["fb-bad-1", "fb-ok-1", "u-1"]
+    feedback = out["results"][0]
+    assert feedback["scored"] is False and (feedback["answer"] or feedback["abstained"])
+    assert out["overall"]["answerable_n"] == 1 and out["overall"]["abstain_n"] == 1
+    assert out["per_type"].keys() == {"single_fact", "unanswerable", "feedback"}
+    text = report_path.read_text(encoding="utf-8")
+    assert "| overall |" in text and "Waiting for review, not scored (1)" in text and "fb-bad-1" in text
+    assert (tmp_path / "out" / "eval.svg").read_text().startswith("<svg")
+
+
+def test_cli_reports_a_missing_question_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
+    from rag.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["eval", "--questions", str(tmp_path / "nope.yaml")]) == 1
+    assert "nope.yaml does not exist" in capsys.readouterr().err
