@@ -179,6 +179,10 @@ class Ingester:
         return nodes
 
     @staticmethod
+    def _sentences_of_texts(texts: list[str]) -> list[str]:
+        return [text[lo:hi] for text in texts for lo, hi in split_sentences(text)]
+
+    @staticmethod
     def _sentences(nodes: list[TextNode]) -> list[StoredSentence]:
         out = []
         for node in nodes:

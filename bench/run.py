@@ -1,0 +1,245 @@
+"""`citebot bench`: speed and memory, printed as numbers and ratios against baselines run in the same process.
+
+Nothing here is asserted: benchmarks inform, tests gate. Only 127.0.0.1 traffic (the HTTP part).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rag.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+QUESTIONS = ROOT / "tests" / "eval" / "questions.yaml"
+
+
+def _pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def _corpus(tmp: Path, copies: int) -> Path:
+    """The seeds, copied under distinct names so the ingest has enough work to time."""
+    corpus = tmp / "corpus"
+    corpus.mkdir()
+    for i in range(copies):
+        for file in SEEDS.glob("*.txt"):
+            shutil.copy(file, corpus / f"c{i:02d}_{file.name}")
+    return corpus
+
+
+def bench_ingest(tmp: Path, copies: int) -> dict:
+    from ingest.pipeline import Ingester
+    from rag.embedding import MiniLMEmbedder
+    from rag.store import ChromaStore
+
+    settings = Settings(_env_file=None, data_dir=tmp / "ingest")
+    embedder = MiniLMEmbedder()
+    corpus = _corpus(tmp, copies)
+    ingester = Ingester(settings, embedder=embedder)
+    t0 = time.perf_counter()
+    first = ingester.run([corpus], progress=False)
+    first_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    again = ingester.run([corpus], progress=False)
+    again_s = time.perf_counter() - t0
+    assert again.chunks == 0, "unchanged re-ingest embedded something"
+
+    chunks = ChromaStore(settings).all_chunks()
+    texts = [f"{c.metadata.get('title', '')}\n\n{c.text}" for c in chunks]
+    sentences = ingester._sentences_of_texts([c.text for c in chunks])
+    t0 = time.perf_counter()
+    embedder.embed_documents(texts)
+    chunks_only_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    embedder.embed_documents(sentences)
+    sentences_s = time.perf_counter() - t0
+    n = first.chunks
+    return {
+        "ingest_files": first.files,
+        "ingest_chunks": n,
+        "ingest_seconds": round(first_s, 3),
+        "ingest_chunks_per_s": round(n / first_s, 2),
+        "embed_only_chunks_per_s": round(n / chunks_only_s, 2),
+        "embed_only_with_sentences_chunks_per_s": round(n / (chunks_only_s + sentences_s), 2),
+        "ingest_overhead_ratio": round(first_s / chunks_only_s, 3),
+        "ingest_overhead_ratio_vs_all_embedding": round(first_s / (chunks_only_s + sentences_s), 3),
+        "reingest_seconds": round(again_s, 3),
+        "reingest_speedup": round(first_s / again_s, 1),
+    }
+
+
+def _questions() -> list[str]:
+    import yaml
+
+    data = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))
+    return [q["question"] for q in data["questions"]]
+
+
+def bench_ask(tmp: Path, repeats: int) -> tuple[dict, object]:
+    from ingest.pipeline import ingest_paths
+    from rag.engine import build_engine
+
+    settings = Settings(_env_file=None, data_dir=tmp / "seeds-index")
+    ingest_paths(settings, [SEEDS], progress=False)
+    engine = build_engine(settings)
+    questions = _questions()
+    for q in questions[:5]:  # warm caches (BM25 snapshot, onnx session)
+        engine.ask(q)
+    ours = []
+    for _ in range(repeats):
+        for q in questions:
+            t0 = time.perf_counter()
+            engine.ask(q)
+            ours.append((time.perf_counter() - t0) * 1000)
+    baseline = _baseline_ask_ms(engine, questions, repeats)
+    result = {
+        "ask_questions": len(questions) * repeats,
+        "ask_p50_ms": round(_pct(ours, 50), 2),
+        "ask_p95_ms": round(_pct(ours, 95), 2),
+        "baseline_ask_p50_ms": round(_pct(baseline, 50), 2),
+        "baseline_ask_p95_ms": round(_pct(baseline, 95), 2),
+        "ask_speedup_vs_baseline": round(_pct(baseline, 50) / _pct(ours, 50), 2),
+    }
+    return result, engine
+
+
+def _baseline_ask_ms(engine, questions: list[str], repeats: int) -> list[float]:
+    """Plain llama-index: VectorStoreIndex over the same Chroma collection and model + CitationQueryEngine.
+
+    Its LLM is llama-index's MockLLM (no generation cost), so this is a lower bound of the baseline.
+    """
+    from llama_index.core import VectorStoreIndex
+    from llama_index.core.llms import MockLLM
+    from llama_index.core.query_engine import CitationQueryEngine
+
+    from rag.embedding import as_llama_embedding
+
+    embed_model = as_llama_embedding(engine.embedder)
+    index = VectorStoreIndex.from_vector_store(engine.store.llama_vector_store(), embed_model=embed_model)
+    query_engine = CitationQueryEngine.from_args(
+        index, llm=MockLLM(max_tokens=64), similarity_top_k=engine.settings.top_k
+    )
+    for q in questions[:5]:
+        query_engine.query(q)
+    out = []
+    for _ in range(repeats):
+        for q in questions:
+            t0 = time.perf_counter()
+            query_engine.query(q)
+            out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def bench_retrieval_scale(tmp: Path, sizes: list[int], queries: int = 50) -> dict:
+    """Hybrid retrieval latency over synthetic chunks: random unit vectors and random-word texts."""
+    from rag.embedding import MiniLMEmbedder
+    from rag.retrieval import HybridRetriever
+    from rag.store import ChromaStore
+
+    embedder = MiniLMEmbedder()
+    rng = np.random.default_rng(7)
+    vocabulary = [f"w{i}" for i in range(20000)] + "karachi bombing engineers security corridor".split()
+    out = {}
+    for size in sizes:
+        settings = Settings(_env_file=None, data_dir=tmp / f"scale-{size}", collection=f"scale{size}")
+        store = ChromaStore(settings)
+        store.open_for_write(embedder.name, embedder.dim)
+        collection = store._collection(create=False)
+        batch = 5000
+        t0 = time.perf_counter()
+        for start in range(0, size, batch):
+            n = min(batch, size - start)
+            vectors = rng.normal(size=(n, embedder.dim)).astype(np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            words = rng.choice(len(vocabulary), size=(n, 60))
+            collection.add(
+                ids=[f"s{start + i}" for i in range(n)],
+                embeddings=vectors,
+                documents=[" ".join(vocabulary[w] for w in row) for row in words],
+                metadatas=[
+                    {
+                        "doc_id": f"d{(start + i) // 10}",
+                        "source": "synthetic",
+                        "title": "synthetic",
+                        "content_hash": "x",
+                    }
+                    for i in range(n)
+                ],
+            )
+        load_s = time.perf_counter() - t0
+        retriever = HybridRetriever(store, embedder, settings.data_dir)
+        t0 = time.perf_counter()
+        retriever.snapshot()
+        snapshot_s = time.perf_counter() - t0
+        query_texts = ["how many engineers were killed in the karachi bombing"] * queries
+        times = []
+        for text in query_texts:
+            vector = embedder.embed_query(text)
+            t0 = time.perf_counter()
+            retriever.retrieve(text, 6, query_vector=vector)
+            times.append((time.perf_counter() - t0) * 1000)
+        out[str(size)] = {
+            "p50_ms": round(_pct(times, 50), 2),
+            "p95_ms": round(_pct(times, 95), 2),
+            "load_s": round(load_s, 1),
+            "snapshot_s": round(snapshot_s, 2),
+        }
+    return out
+
+
+def run_bench_cli(settings: Settings, args) -> int:
+    quick = bool(getattr(args, "quick", False))
+    results: dict = {"quick": quick, "note": "retrieval_p50_ms_at uses synthetic random embeddings and texts"}
+    with tempfile.TemporaryDirectory(prefix="citebot-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        _log("ingest ...")
+        results.update(bench_ingest(tmp, copies=2 if quick else 8))
+        _log("ask ...")
+        ask, engine = bench_ask(tmp, repeats=1 if quick else 3)
+        results.update(ask)
+        _log("retrieval at scale ...")
+        scale = bench_retrieval_scale(tmp, [1000, 10000] if quick else [1000, 10000, 100000])
+        results["retrieval_p50_ms_at"] = {size: v["p50_ms"] for size, v in scale.items()}
+        results["retrieval_at"] = scale
+        try:
+            from bench.http_load import run_http_bench
+        except ImportError:
+            run_http_bench = None
+        if run_http_bench is not None:
+            _log("http load ...")
+            results["http"] = run_http_bench(engine.settings, engine, quick)
+    results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    if getattr(args, "json", False):
+        print(json.dumps(results, indent=2))
+    else:
+        _print_table(results)
+    return 0
+
+
+def _log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def _print_table(results: dict) -> None:
+    flat = {k: v for k, v in results.items() if not isinstance(v, dict)}
+    width = max(len(k) for k in flat)
+    for key, value in flat.items():
+        print(f"{key:<{width}}  {value}")
+    for key in ("retrieval_at", "http"):
+        if key in results:
+            print(f"{key}:")
+            for sub, value in results[key].items():
+                print(f"  {sub}: {value}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run_bench_cli(Settings(), type("A", (), {"json": "--json" in sys.argv, "quick": "--quick" in sys.argv})))
