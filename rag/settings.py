@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(120, ge=0, description="Per key/IP on /ask; 0 = off.")
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     request_timeout_s: float = Field(60.0, gt=0)
+    max_body_bytes: int = Field(65536, ge=1024, description="Largest request body the HTTP API accepts (413 above).")
     log_questions: bool = Field(True, description="Log question text at INFO.")
     log_level: str = Field("INFO")
 
