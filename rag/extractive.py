@@ -12,6 +12,8 @@ holds what was asked for, it abstains instead of guessing.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -73,6 +75,7 @@ ABSTAIN_SCORE = 0.40
 JOIN_RATIO = 0.75
 MIN_GAIN = 0.15  # share of the question's weight a joining sentence must newly cover  # other sentences within this share of the best score may join the answer
 MAX_SENTENCES = 3
+SENTENCE_CACHE_CHUNKS = 20_000
 
 
 @dataclass
@@ -100,6 +103,8 @@ class ExtractiveGenerator:
         self.embedder = embedder
         self.sentences_for = sentences_for
         self.idf = idf or (lambda term: 1.0)
+        self._cache: OrderedDict[str, list[tuple[StoredSentence, frozenset[str]]]] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def generate(
         self,
@@ -136,18 +141,37 @@ class ExtractiveGenerator:
         return True
 
     # -- scoring -------------------------------------------------------------------------------
+    def _sentences(self, chunk_ids: list[str]) -> list[tuple[StoredSentence, frozenset[str]]]:
+        """Sentences (with their terms) of the given chunks, in chunk order.
+
+        Cached by chunk id: ids embed the content hash, so a cached entry can never be stale.
+        """
+        missing = [cid for cid in chunk_ids if cid not in self._cache]
+        if missing:
+            fetched: dict[str, list] = {cid: [] for cid in missing}
+            for sentence in self.sentences_for(missing):
+                fetched[sentence.chunk_id].append((sentence, frozenset(content_terms(sentence.text))))
+            with self._cache_lock:
+                for cid, rows in fetched.items():
+                    self._cache[cid] = sorted(rows, key=lambda row: row[0].index)
+                while len(self._cache) > SENTENCE_CACHE_CHUNKS:
+                    self._cache.popitem(last=False)
+        out = []
+        for cid in chunk_ids:
+            out += self._cache.get(cid, [])
+        return out
+
     def _candidates(self, query: Query, vector: np.ndarray, passages: list[Passage]) -> list[Candidate]:
         by_chunk = {p.chunk_id: p for p in passages}
-        sentences = [s for s in self.sentences_for(list(by_chunk)) if s.chunk_id in by_chunk]
-        if not sentences:
+        entries = self._sentences(list(by_chunk))
+        if not entries:
             return []
-        matrix = np.stack([s.embedding for s in sentences])
+        matrix = np.stack([sentence.embedding for sentence, _ in entries])
         cosines = matrix @ vector
         q_terms = set(query.terms)
         q_weight = sum(self.idf(t) for t in q_terms) or 1.0
         out = []
-        for sentence, cosine in zip(sentences, cosines):
-            s_terms = set(content_terms(sentence.text))
+        for (sentence, s_terms), cosine in zip(entries, cosines):
             keyword = sum(self.idf(t) for t in q_terms & s_terms) / q_weight
             holds = holds_wanted(sentence.text, query)
             novelty = len(s_terms - q_terms) / max(len(s_terms), 1)
