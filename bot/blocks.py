@@ -226,17 +226,13 @@ def answer_blocks(
 
     tail: list[Block] = [_footer(answer), feedback_actions(answer_id, share=share)]
     if answer.abstained or not answer.citations:
-        body: list[Block] = [_mrkdwn(f":mag: *{ABSTAIN_TEXT}*")]
-        extra = answer.answer.strip()
-        if extra and extra.rstrip(".") != ABSTAIN_TEXT.rstrip("."):
-            body += [_mrkdwn(piece) for piece in split_text(escape(extra))][:5]
+        # the engine's own abstention sentence ("I could not find this in the articles.") when it has one
+        statement = _clip(answer.answer.strip(), 1000) or ABSTAIN_TEXT
+        body: list[Block] = [_mrkdwn(f":mag: *{escape(statement)}*")]
         nearest = nearest_source_lines(answer)
         if nearest:
-            body.append(_mrkdwn(_clip_section("Nearest sources:\n" + "\n".join(nearest))))
-        fallback = ABSTAIN_TEXT
-        if extra:
-            fallback = f"{ABSTAIN_TEXT} {extra}"
-        return _clip(fallback, FALLBACK_TEXT_LIMIT), head + body + tail
+            body.append(_mrkdwn(_clip_section("The nearest sources I found:\n" + "\n".join(nearest))))
+        return statement, head + body + tail
 
     text_sections = [_mrkdwn(piece) for piece in split_text(escape(answer.answer))]
     groups = _grouped_citations(answer.citations)

@@ -334,9 +334,8 @@ class CitebotSlack:
         try:
             question = self.engine.validate_question(question_text)
         except QuestionError as exc:
-            if not question_text:
-                exc = QuestionError("Ask me a question about the articles, e.g. “Who claimed the Karachi attack?”")
-            await self._post_line(client, channel, reply_thread_ts, blocks.error_text(str(exc), request_id))
+            message = str(exc) if question_text else "Ask me a question about the articles, e.g. “Who claimed the Karachi attack?”"
+            await self._post_line(client, channel, reply_thread_ts, blocks.error_text(message, request_id))
             return
 
         try:
@@ -558,6 +557,9 @@ def mount_slack(app: Any, engine: Any, settings: Settings) -> None:
 
     async def slack_events(request: Request) -> Response:
         return await handler.handle(request)
+
+    # this module uses postponed annotations; give FastAPI the real classes of the local imports
+    slack_events.__annotations__ = {"request": Request, "return": Response}
 
     app.add_api_route("/slack/events", slack_events, methods=["POST"], include_in_schema=False)
     app.state.slack_app = bolt_app

@@ -42,6 +42,7 @@ class Call:
     headers: dict[str, str]
     status: int
     at: float = field(default_factory=time.perf_counter)
+    response: dict[str, Any] = field(default_factory=dict)
 
     def blocks(self) -> list[dict]:
         raw = self.args.get("blocks") or []
@@ -164,9 +165,9 @@ class FakeSlack:
             time.sleep(0.05)
 
     # ------------------------------------------------------------------ handlers
-    def _record(self, method: str, args: dict, request: web.Request, status: int) -> None:
+    def _record(self, method: str, args: dict, request: web.Request, status: int, response: dict | None = None) -> None:
         with self._cond:
-            self.calls.append(Call(method, args, dict(request.headers), status))
+            self.calls.append(Call(method, args, dict(request.headers), status, response=response or {}))
             self._cond.notify_all()
 
     async def _read_args(self, request: web.Request) -> dict[str, Any]:
@@ -199,7 +200,7 @@ class FakeSlack:
             self._record(method, args, request, 200)
             return web.json_response({"ok": False, "error": "invalid_auth"})
         body = self._handle(method, args)
-        self._record(method, args, request, 200)
+        self._record(method, args, request, 200, body)
         return web.json_response(body)
 
     def _handle(self, method: str, args: dict[str, Any]) -> dict[str, Any]:

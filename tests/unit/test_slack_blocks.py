@@ -48,11 +48,14 @@ def test_share_button_only_when_asked():
 
 def test_abstention_says_so_and_lists_nearest_sources():
     text, bl = blocks.answer_blocks(_answer("", abstained=True), "aid")
-    assert blocks.ABSTAIN_TEXT in text
+    assert text == blocks.ABSTAIN_TEXT
     dumped = _all_text(bl)
-    assert "do not cover" in dumped and "Nearest sources" in dumped
-    nearest = [b for b in bl if b["type"] == "section" and "Nearest sources" in b["text"]["text"]][0]
+    assert "do not cover" in dumped and "nearest sources" in dumped
+    nearest = [b for b in bl if b["type"] == "section" and "nearest sources" in b["text"]["text"]][0]
     assert nearest["text"]["text"].count("•") == blocks.NEAREST_SOURCES
+    assert not any(b["type"] == "section" and b["text"]["text"].startswith("*[") for b in bl)
+    text, bl = blocks.answer_blocks(_answer("I could not find this in the articles.", abstained=True), "aid")
+    assert text == "I could not find this in the articles." and "could not find" in bl[0]["text"]["text"]
 
 
 def test_long_answer_is_split_within_limits():
