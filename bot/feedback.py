@@ -147,7 +147,9 @@ class FeedbackStore:
             thread_ts=row["thread_ts"],
         )
 
-    def recent_turns(self, channel: str, thread_ts: str | None, *, limit: int = 3, since_s: float | None = None) -> list[Turn]:
+    def recent_turns(
+        self, channel: str, thread_ts: str | None, *, limit: int = 3, since_s: float | None = None
+    ) -> list[Turn]:
         """The last `limit` question/answer pairs the bot gave in a thread (or, thread_ts None, a DM)."""
         query = "SELECT question, answer_json, created_at FROM answers WHERE channel = ? AND thread_ts IS ?"
         params: list = [channel, thread_ts]

@@ -230,7 +230,9 @@ class CitebotSlack:
     # ---------------------------------------------------------------------------- /ask
     async def ack_ask(self, ack: Callable, command: dict) -> None:
         if not (command.get("text") or "").strip():
-            await ack(response_type="ephemeral", text="Usage: `/ask <question>`, e.g. `/ask Who claimed the Karachi attack?`")
+            await ack(
+                response_type="ephemeral", text="Usage: `/ask <question>`, e.g. `/ask Who claimed the Karachi attack?`"
+            )
             return
         await ack(response_type="ephemeral", text=f":mag: {blocks.PLACEHOLDER_TEXT}")
 
@@ -328,13 +330,19 @@ class CitebotSlack:
         request_id = new_request_id()
         allowed, wait_s = self.limiter.allow(user)
         if not allowed:
-            await self._post_line(client, channel, reply_thread_ts, blocks.rate_limited_text(self.limiter.per_minute, wait_s), user=user)
+            await self._post_line(
+                client, channel, reply_thread_ts, blocks.rate_limited_text(self.limiter.per_minute, wait_s), user=user
+            )
             return
         question_text = clean_question(raw_question, bot_user_id)
         try:
             question = self.engine.validate_question(question_text)
         except QuestionError as exc:
-            message = str(exc) if question_text else "Ask me a question about the articles, e.g. “Who claimed the Karachi attack?”"
+            message = (
+                str(exc)
+                if question_text
+                else "Ask me a question about the articles, e.g. “Who claimed the Karachi attack?”"
+            )
             await self._post_line(client, channel, reply_thread_ts, blocks.error_text(message, request_id))
             return
 
@@ -367,15 +375,25 @@ class CitebotSlack:
             )
             text, answer_blocks = blocks.answer_blocks(answer, answer_id)
             await client.chat_update(channel=channel, ts=placeholder_ts, text=text, blocks=answer_blocks)
-            self._log_answer(request_id, channel, user, question, answer, started, placeholder_s, kind="message",
-                             history_turns=len(history))
+            self._log_answer(
+                request_id,
+                channel,
+                user,
+                question,
+                answer,
+                started,
+                placeholder_s,
+                kind="message",
+                history_turns=len(history),
+            )
         except Exception as exc:  # noqa: BLE001 - reported in the thread as one line, logged with the request id
             line = blocks.error_text(self._failure_message(exc, request_id), request_id)
             try:
                 await client.chat_update(channel=channel, ts=placeholder_ts, text=line, blocks=[])
             except SlackApiError as update_exc:
-                log.error("slack.error_report_failed request_id=%s error=%s", request_id,
-                          update_exc.response.get("error"))
+                log.error(
+                    "slack.error_report_failed request_id=%s error=%s", request_id, update_exc.response.get("error")
+                )
 
     def _failure_message(self, exc: Exception, request_id: str) -> str:
         if isinstance(exc, CitebotError):

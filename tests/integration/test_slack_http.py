@@ -88,18 +88,7 @@ def base_url(slack_settings, engine):
             "slack_signing_secret": SecretStr(SIGNING_SECRET),
         }
     )
-    try:
-        from rag.api import create_app
-    except ImportError:  # TEMPORARY until rag/api.py lands
-        from fastapi import FastAPI
-
-        from bot.slack import mount_slack
-
-        def create_app(settings, engine):
-            app = FastAPI()
-            app.add_api_route("/healthz", lambda: {"ok": True})
-            mount_slack(app, engine, settings)
-            return app
+    from rag.api import create_app
 
     app = create_app(settings=settings, engine=engine)
     assert any(getattr(r, "path", None) == "/slack/events" for r in app.routes), "create_app did not mount Slack"
@@ -139,18 +128,36 @@ def mention(fake: FakeSlack, channel: str, text: str, user: str = "UASKER01", th
     if thread_ts:
         event["thread_ts"] = thread_ts
     # Slack keeps the message: conversations.replies will return it
-    fake.add_message(channel, {"type": "message", "user": user, "text": event["text"], "ts": ts,
-                               **({"thread_ts": thread_ts} if thread_ts else {})})
+    fake.add_message(
+        channel,
+        {
+            "type": "message",
+            "user": user,
+            "text": event["text"],
+            "ts": ts,
+            **({"thread_ts": thread_ts} if thread_ts else {}),
+        },
+    )
     return event
 
 
 def wait_answer(fake: FakeSlack, channel: str, thread_ts: str | None, start: float | None = None, timeout: float = 60):
     """The placeholder posted for this thread and the final chat.update of it (answer or error line)."""
     placeholder = fake.wait_for(
-        lambda calls: next((c for c in calls if c.method == "chat.postMessage" and c.status == 200
-                            and c.args.get("channel") == channel and c.args.get("thread_ts") == thread_ts
-                            and c.args.get("text") == blocks.PLACEHOLDER_TEXT), None),
-        timeout, what=f"placeholder in {channel}/{thread_ts}",
+        lambda calls: next(
+            (
+                c
+                for c in calls
+                if c.method == "chat.postMessage"
+                and c.status == 200
+                and c.args.get("channel") == channel
+                and c.args.get("thread_ts") == thread_ts
+                and c.args.get("text") == blocks.PLACEHOLDER_TEXT
+            ),
+            None,
+        ),
+        timeout,
+        what=f"placeholder in {channel}/{thread_ts}",
     )
     if start is not None:
         PLACEHOLDER_MS.append((placeholder.at - start) * 1000)
@@ -160,13 +167,20 @@ def wait_answer(fake: FakeSlack, channel: str, thread_ts: str | None, start: flo
 
 def wait_final_update(fake: FakeSlack, channel: str, ts: str, timeout: float = 60):
     def final(call) -> bool:
-        return (call.method == "chat.update" and call.status == 200 and call.args.get("channel") == channel
-                and call.args.get("ts") == ts
-                and (any(b.get("type") == "actions" for b in call.blocks())
-                     or call.args.get("text", "").startswith(":warning:")))
+        return (
+            call.method == "chat.update"
+            and call.status == 200
+            and call.args.get("channel") == channel
+            and call.args.get("ts") == ts
+            and (
+                any(b.get("type") == "actions" for b in call.blocks())
+                or call.args.get("text", "").startswith(":warning:")
+            )
+        )
 
-    return fake.wait_for(lambda calls: next((c for c in calls if final(c)), None), timeout,
-                         what=f"final chat.update of {channel}/{ts}")
+    return fake.wait_for(
+        lambda calls: next((c for c in calls if final(c)), None), timeout, what=f"final chat.update of {channel}/{ts}"
+    )
 
 
 def assert_blocks_match(update_blocks: list[dict], answer) -> None:
@@ -207,24 +221,37 @@ def test_thread_follow_up_is_answered_with_the_threads_context(http, fake_slack,
     wait_answer(fake_slack, channel, first["ts"])
 
     ts = fake_slack.next_ts()
-    follow = {"type": "message", "channel_type": "channel", "user": "UFOLLOW01", "text": "and who claimed it?",
-              "ts": ts, "thread_ts": first["ts"], "channel": channel, "event_ts": ts}
+    follow = {
+        "type": "message",
+        "channel_type": "channel",
+        "user": "UFOLLOW01",
+        "text": "and who claimed it?",
+        "ts": ts,
+        "thread_ts": first["ts"],
+        "channel": channel,
+        "event_ts": ts,
+    }
     fake_slack.add_message(channel, {k: follow[k] for k in ("type", "user", "text", "ts", "thread_ts")})
     resp, start, _ = post_event(http, fake_slack, follow)
     assert resp.status_code == 200
 
     fake_slack.wait_call("conversations.replies", channel=channel, ts=first["ts"])
+
     def second_placeholder(calls):
-        posts = [c for c in calls if c.method == "chat.postMessage" and c.status == 200
-                 and c.args.get("channel") == channel and c.args.get("thread_ts") == first["ts"]]
+        posts = [
+            c
+            for c in calls
+            if c.method == "chat.postMessage"
+            and c.status == 200
+            and c.args.get("channel") == channel
+            and c.args.get("thread_ts") == first["ts"]
+        ]
         return posts[1] if len(posts) >= 2 else None
 
     placeholder = fake_slack.wait_for(second_placeholder, 60, what="placeholder for the follow-up")
     PLACEHOLDER_MS.append((placeholder.at - start) * 1000)
     update = wait_final_update(fake_slack, channel, placeholder.response["ts"])
-    history = thread_turns(
-        [m for m in fake_slack.messages[channel] if m["ts"] < ts], ts, BOT_USER_ID, BOT_ID
-    )
+    history = thread_turns([m for m in fake_slack.messages[channel] if m["ts"] < ts], ts, BOT_USER_ID, BOT_ID)
     assert [t.role for t in history] == ["user", "assistant"]
     assert history[0].content == Q_KILLED
     with_context = engine.ask("and who claimed it?", history=history)
@@ -235,8 +262,15 @@ def test_thread_follow_up_is_answered_with_the_threads_context(http, fake_slack,
 
 def test_direct_message_is_answered_in_the_dm(http, fake_slack, engine):
     ts = fake_slack.next_ts()
-    event = {"type": "message", "channel_type": "im", "user": "UDIRECT01", "text": Q_AIRPORT, "ts": ts,
-             "channel": "DDIRECT01", "event_ts": ts}
+    event = {
+        "type": "message",
+        "channel_type": "im",
+        "user": "UDIRECT01",
+        "text": Q_AIRPORT,
+        "ts": ts,
+        "channel": "DDIRECT01",
+        "event_ts": ts,
+    }
     resp, start, _ = post_event(http, fake_slack, event)
     assert resp.status_code == 200
     _, update = wait_answer(fake_slack, "DDIRECT01", None, start)
@@ -283,8 +317,10 @@ def test_retried_events_are_answered_exactly_once(http, fake_slack):
     for event in events:
         wait_answer(fake_slack, event["channel"], event["ts"])
     time.sleep(1.0)  # time for any duplicate to show up
-    answered = [len([c for c in fake_slack.calls_to("chat.postMessage") if c.args.get("channel") == e["channel"]])
-                for e in events]
+    answered = [
+        len([c for c in fake_slack.calls_to("chat.postMessage") if c.args.get("channel") == e["channel"]])
+        for e in events
+    ]
     print(f"\n[slack] one answer per question under retries: {answered.count(1)}/{questions}")
     assert answered == [1] * questions
 
@@ -301,22 +337,71 @@ def test_bots_edits_and_deletions_are_ignored(http, fake_slack):
         return fake_slack.next_ts()
 
     ignored = [
-        {"type": "message", "subtype": "bot_message", "bot_id": "BOTHER01", "text": "Which airport?", "ts": ts(),
-         "thread_ts": thread, "channel": channel, "channel_type": "channel"},
-        {"type": "message", "bot_id": "BOTHER02", "user": "UOTHERBOT", "text": "Which airport?", "ts": ts(),
-         "thread_ts": thread, "channel": channel, "channel_type": "channel"},
-        {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "text": "my own message", "ts": ts(),
-         "thread_ts": thread, "channel": channel, "channel_type": "channel"},
-        {"type": "message", "subtype": "message_changed", "channel": channel, "ts": ts(), "channel_type": "channel",
-         "message": {"type": "message", "user": "UIGNORE01", "text": "edited question?", "ts": thread},
-         "previous_message": {"type": "message", "user": "UIGNORE01", "text": "q", "ts": thread}},
-        {"type": "message", "subtype": "message_deleted", "channel": channel, "ts": ts(), "deleted_ts": thread,
-         "channel_type": "channel", "previous_message": {"type": "message", "user": "UIGNORE01", "text": "q", "ts": thread}},
-        {"type": "app_mention", "bot_id": "BOTHER03", "user": "UOTHERBOT2", "text": f"<@{BOT_USER_ID}> hi",
-         "ts": ts(), "channel": channel},
+        {
+            "type": "message",
+            "subtype": "bot_message",
+            "bot_id": "BOTHER01",
+            "text": "Which airport?",
+            "ts": ts(),
+            "thread_ts": thread,
+            "channel": channel,
+            "channel_type": "channel",
+        },
+        {
+            "type": "message",
+            "bot_id": "BOTHER02",
+            "user": "UOTHERBOT",
+            "text": "Which airport?",
+            "ts": ts(),
+            "thread_ts": thread,
+            "channel": channel,
+            "channel_type": "channel",
+        },
+        {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "text": "my own message",
+            "ts": ts(),
+            "thread_ts": thread,
+            "channel": channel,
+            "channel_type": "channel",
+        },
+        {
+            "type": "message",
+            "subtype": "message_changed",
+            "channel": channel,
+            "ts": ts(),
+            "channel_type": "channel",
+            "message": {"type": "message", "user": "UIGNORE01", "text": "edited question?", "ts": thread},
+            "previous_message": {"type": "message", "user": "UIGNORE01", "text": "q", "ts": thread},
+        },
+        {
+            "type": "message",
+            "subtype": "message_deleted",
+            "channel": channel,
+            "ts": ts(),
+            "deleted_ts": thread,
+            "channel_type": "channel",
+            "previous_message": {"type": "message", "user": "UIGNORE01", "text": "q", "ts": thread},
+        },
+        {
+            "type": "app_mention",
+            "bot_id": "BOTHER03",
+            "user": "UOTHERBOT2",
+            "text": f"<@{BOT_USER_ID}> hi",
+            "ts": ts(),
+            "channel": channel,
+        },
         # a top-level channel message without a mention is not for the bot either
-        {"type": "message", "user": "UIGNORE01", "text": "Which airport?", "ts": ts(), "channel": channel,
-         "channel_type": "channel"},
+        {
+            "type": "message",
+            "user": "UIGNORE01",
+            "text": "Which airport?",
+            "ts": ts(),
+            "channel": channel,
+            "channel_type": "channel",
+        },
     ]
     for event in ignored:
         resp, _, _ = post_event(http, fake_slack, event)
@@ -352,9 +437,15 @@ def test_slash_command_is_ephemeral_and_can_be_shared(http, fake_slack, engine):
     assert not [c for c in fake_slack.calls_to("chat.postMessage") if c.args.get("channel") == "CASKCMD01"]
 
     # "Share in channel" posts the answer publicly, with who asked, and removes the ephemeral one
-    body, headers = action_request(blocks.ACTION_SHARE, buttons[0]["value"], user="UASKCMD01", channel="CASKCMD01",
-                                   message_ts=fake_slack.next_ts(), response_url=f"{fake_slack.base}/response/share1",
-                                   is_ephemeral=True)
+    body, headers = action_request(
+        blocks.ACTION_SHARE,
+        buttons[0]["value"],
+        user="UASKCMD01",
+        channel="CASKCMD01",
+        message_ts=fake_slack.next_ts(),
+        response_url=f"{fake_slack.base}/response/share1",
+        is_ephemeral=True,
+    )
     assert http.post("/slack/events", content=body, headers=headers).status_code == 200
     shared = fake_slack.wait_call("chat.postMessage", channel="CASKCMD01")
     assert "<@UASKCMD01> asked" in json.dumps(shared.blocks())
@@ -377,10 +468,19 @@ def test_thumbs_up_and_down_are_stored(http, fake_slack, slack_settings):
     answer_id = update.blocks()[-1]["elements"][0]["value"]
     message_ts = next(m["ts"] for m in fake_slack.messages[channel] if m.get("user") == BOT_USER_ID)
 
-    for action_id, user, token in ((blocks.ACTION_FEEDBACK_UP, "UVOTER001", "vote1"),
-                                   (blocks.ACTION_FEEDBACK_DOWN, "UVOTER002", "vote2")):
-        body, headers = action_request(action_id, answer_id, user=user, channel=channel, message_ts=message_ts,
-                                       thread_ts=event["ts"], response_url=f"{fake_slack.base}/response/{token}")
+    for action_id, user, token in (
+        (blocks.ACTION_FEEDBACK_UP, "UVOTER001", "vote1"),
+        (blocks.ACTION_FEEDBACK_DOWN, "UVOTER002", "vote2"),
+    ):
+        body, headers = action_request(
+            action_id,
+            answer_id,
+            user=user,
+            channel=channel,
+            message_ts=message_ts,
+            thread_ts=event["ts"],
+            response_url=f"{fake_slack.base}/response/{token}",
+        )
         assert http.post("/slack/events", content=body, headers=headers).status_code == 200
         thanks = fake_slack.wait_call("response_url", _token=token)
         assert thanks.args["response_type"] == "ephemeral" and "recorded" in thanks.args["text"]
@@ -398,7 +498,9 @@ def test_web_api_429_is_retried(http, fake_slack):
     event = mention(fake_slack, channel, Q_AIRPORT, user="U429TEST1")
     post_event(http, fake_slack, event)
     wait_answer(fake_slack, channel, event["ts"])
-    attempts = [c.status for c in fake_slack.calls if c.method == "chat.postMessage" and c.args.get("channel") == channel]
+    attempts = [
+        c.status for c in fake_slack.calls if c.method == "chat.postMessage" and c.args.get("channel") == channel
+    ]
     assert attempts == [429, 200]
 
 
@@ -428,8 +530,13 @@ def test_per_user_rate_limit(http, fake_slack):
 
 
 def test_app_home_lists_documents(http, fake_slack, engine):
-    event = {"type": "app_home_opened", "user": "UHOME0001", "channel": "DHOME0001", "tab": "home",
-             "event_ts": fake_slack.next_ts()}
+    event = {
+        "type": "app_home_opened",
+        "user": "UHOME0001",
+        "channel": "DHOME0001",
+        "tab": "home",
+        "event_ts": fake_slack.next_ts(),
+    }
     resp, _, _ = post_event(http, fake_slack, event)
     assert resp.status_code == 200
     publish = fake_slack.wait_call("views.publish", user_id="UHOME0001")

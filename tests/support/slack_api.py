@@ -92,6 +92,7 @@ class FakeSlack:
 
     def stop(self) -> None:
         if self._loop is not None:
+
             async def close_sockets() -> None:
                 for ws in list(self._sockets):
                     await ws.close()
@@ -141,7 +142,11 @@ class FakeSlack:
     def wait_call(self, method: str, timeout: float = 60.0, **match: Any) -> Call:
         def pred(calls: list[Call]) -> Call | None:
             for call in calls:
-                if call.method == method and call.status == 200 and all(call.args.get(k) == v for k, v in match.items()):
+                if (
+                    call.method == method
+                    and call.status == 200
+                    and all(call.args.get(k) == v for k, v in match.items())
+                ):
                     return call
             return None
 
@@ -298,8 +303,13 @@ def event_envelope(event: dict, event_id: str | None = None) -> dict:
     }
 
 
-def event_request(event: dict, event_id: str | None = None, retry_num: int | None = None,
-                  secret: str = SIGNING_SECRET, timestamp: int | None = None) -> tuple[str, dict[str, str], dict]:
+def event_request(
+    event: dict,
+    event_id: str | None = None,
+    retry_num: int | None = None,
+    secret: str = SIGNING_SECRET,
+    timestamp: int | None = None,
+) -> tuple[str, dict[str, str], dict]:
     envelope = event_envelope(event, event_id)
     body = json.dumps(envelope)
     headers = {"Content-Type": "application/json", **sign(body, secret, timestamp)}
@@ -309,8 +319,9 @@ def event_request(event: dict, event_id: str | None = None, retry_num: int | Non
     return body, headers, envelope
 
 
-def command_request(text: str, *, user: str, channel: str, response_url: str, command: str = "/ask",
-                    secret: str = SIGNING_SECRET) -> tuple[str, dict[str, str]]:
+def command_request(
+    text: str, *, user: str, channel: str, response_url: str, command: str = "/ask", secret: str = SIGNING_SECRET
+) -> tuple[str, dict[str, str]]:
     body = urlencode(
         {
             "token": "legacy-verification-token",
@@ -331,9 +342,18 @@ def command_request(text: str, *, user: str, channel: str, response_url: str, co
     return body, {"Content-Type": "application/x-www-form-urlencoded", **sign(body, secret)}
 
 
-def action_request(action_id: str, value: str, *, user: str, channel: str, message_ts: str, response_url: str,
-                   thread_ts: str | None = None, is_ephemeral: bool = False,
-                   secret: str = SIGNING_SECRET) -> tuple[str, dict[str, str]]:
+def action_request(
+    action_id: str,
+    value: str,
+    *,
+    user: str,
+    channel: str,
+    message_ts: str,
+    response_url: str,
+    thread_ts: str | None = None,
+    is_ephemeral: bool = False,
+    secret: str = SIGNING_SECRET,
+) -> tuple[str, dict[str, str]]:
     payload = {
         "type": "block_actions",
         "user": {"id": user, "username": "tester", "team_id": TEAM_ID},
@@ -343,12 +363,22 @@ def action_request(action_id: str, value: str, *, user: str, channel: str, messa
         "trigger_id": f"{int(time.time())}.trigger",
         "team": {"id": TEAM_ID, "domain": "fake"},
         "channel": {"id": channel, "name": "general"},
-        "message": {"type": "message", "ts": message_ts, "user": BOT_USER_ID, "bot_id": BOT_ID,
-                    **({"thread_ts": thread_ts} if thread_ts else {})},
+        "message": {
+            "type": "message",
+            "ts": message_ts,
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            **({"thread_ts": thread_ts} if thread_ts else {}),
+        },
         "response_url": response_url,
         "actions": [
-            {"action_id": action_id, "block_id": f"citebot_feedback:{value}", "value": value, "type": "button",
-             "action_ts": str(time.time())}
+            {
+                "action_id": action_id,
+                "block_id": f"citebot_feedback:{value}",
+                "value": value,
+                "type": "button",
+                "action_ts": str(time.time()),
+            }
         ],
     }
     body = urlencode({"payload": json.dumps(payload)})

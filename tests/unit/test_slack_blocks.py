@@ -10,16 +10,34 @@ from rag.schemas import Answer, Citation, DocumentInfo, Provenance, Source
 PROV = Provenance(embedding_model="minilm", generator="extractive", index_fingerprint="abc")
 
 
-def _answer(text: str, n_cites: int = 2, abstained: bool = False, quote: str = "Two Chinese engineers were killed.") -> Answer:
+def _answer(
+    text: str, n_cites: int = 2, abstained: bool = False, quote: str = "Two Chinese engineers were killed."
+) -> Answer:
     cites = [
-        Citation(n=i + 1, doc_id=f"d{i}", source=f"00{i}_x.txt", title=f"Title {i} <b>&", chunk_id=f"c{i}",
-                 quote=quote, score=0.9)
+        Citation(
+            n=i + 1,
+            doc_id=f"d{i}",
+            source=f"00{i}_x.txt",
+            title=f"Title {i} <b>&",
+            chunk_id=f"c{i}",
+            quote=quote,
+            score=0.9,
+        )
         for i in range(n_cites)
     ]
-    sources = [Source(doc_id=f"d{i}", source=f"00{i}_x.txt", title=f"Title {i}", chunk_id=f"c{i}", score=0.5)
-               for i in range(5)]
-    return Answer(answer=text, citations=[] if abstained else cites, sources=sources, abstained=abstained,
-                  support=0.5 if not abstained else 0.0, mode="extractive", provenance=PROV, request_id="rid123")
+    sources = [
+        Source(doc_id=f"d{i}", source=f"00{i}_x.txt", title=f"Title {i}", chunk_id=f"c{i}", score=0.5) for i in range(5)
+    ]
+    return Answer(
+        answer=text,
+        citations=[] if abstained else cites,
+        sources=sources,
+        abstained=abstained,
+        support=0.5 if not abstained else 0.0,
+        mode="extractive",
+        provenance=PROV,
+        request_id="rid123",
+    )
 
 
 def _all_text(bl: list[dict]) -> str:
@@ -31,7 +49,9 @@ def test_answer_keeps_markers_and_lists_each_cited_source_with_quote():
     assert text.startswith("Two were killed [1].")
     assert bl[0]["text"]["text"] == "Two were killed [1]. It was a truck bomb [2]."
     sections = [b["text"]["text"] for b in bl if b["type"] == "section"]
-    assert any(s.startswith("*[1] Title 0 &lt;b&gt;&amp;*") and "`000_x.txt`" in s and ">Two Chinese" in s for s in sections)
+    assert any(
+        s.startswith("*[1] Title 0 &lt;b&gt;&amp;*") and "`000_x.txt`" in s and ">Two Chinese" in s for s in sections
+    )
     assert any(s.startswith("*[2] Title 1") for s in sections)
     actions = bl[-1]
     assert actions["type"] == "actions"
@@ -66,7 +86,9 @@ def test_long_answer_is_split_within_limits():
     for b in bl:
         if b["type"] == "section":
             assert len(b["text"]["text"]) <= 3000
-    answer_sections = [b["text"]["text"] for b in bl if b["type"] == "section" and not b["text"]["text"].startswith("*[")]
+    answer_sections = [
+        b["text"]["text"] for b in bl if b["type"] == "section" and not b["text"]["text"].startswith("*[")
+    ]
     assert " ".join(answer_sections).split() == long_text.split()
     assert "more sources" in _all_text(bl)
     assert len(text) <= blocks.FALLBACK_TEXT_LIMIT
@@ -95,8 +117,10 @@ def test_escape_and_error_line():
 
 
 def test_home_view_lists_documents():
-    docs = [DocumentInfo(doc_id=f"d{i}", source=f"{i}.txt", title=f"Doc {i}", chunks=3, publisher="Reuters")
-            for i in range(3)]
+    docs = [
+        DocumentInfo(doc_id=f"d{i}", source=f"{i}.txt", title=f"Doc {i}", chunks=3, publisher="Reuters")
+        for i in range(3)
+    ]
     view = blocks.home_view(docs, bot_user_id="UB")
     dumped = json.dumps(view)
     assert view["type"] == "home" and "<@UB>" in dumped and "/ask" in dumped
