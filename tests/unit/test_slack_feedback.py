@@ -61,6 +61,11 @@ def test_export_cli_writes_thumbs_down_as_question_set(tmp_path, monkeypatch):
     assert case["key_facts"] == [] and case["sources"] == ["001_abc.txt"]
     assert sorted(case["feedback"]["users"]) == ["U2", "U3"]
     assert {"id", "type", "question", "answer", "key_facts", "sources"} <= set(case)
+    # and `citebot eval --questions FILE` accepts the file: loaded, run, left out of the metrics
+    from rag.evaluation import load_questions
+
+    (loaded,) = load_questions([out])
+    assert loaded.type == "feedback" and loaded.needs_review and not loaded.scored
 
 
 def test_export_cli_without_any_feedback(tmp_path, monkeypatch):
