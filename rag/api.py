@@ -283,6 +283,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else HTTP_CODES.get(exc.status_code, "error")
         if exc.status_code == 404 and not isinstance(exc, APIError):
             message = f"no route {request.method} {request.url.path}: see /docs"
+        if exc.status_code == 400 and not isinstance(exc, APIError):  # FastAPI: body not decodable at all
+            return _error_response(request, 422, "invalid_request", "the body is not valid JSON (UTF-8)")
         if exc.status_code == 405 and not isinstance(exc, APIError):
             message = f"{request.method} is not allowed on {request.url.path}: see /docs"
         return _error_response(request, exc.status_code, code, message, headers=getattr(exc, "headers", None))

@@ -57,6 +57,11 @@ class UvicornThread:
         self.stop()
 
 
+def derive(settings: Any, **overrides: Any) -> Any:
+    """The same settings with overrides, validated (comma-separated keys are split, types checked)."""
+    return type(settings)(_env_file=None, **{**settings.model_dump(), **overrides})
+
+
 def settings_env(settings: Any) -> dict[str, str]:
     """CITEBOT_* variables that rebuild `settings` in another process (secrets included: tests only)."""
     env: dict[str, str] = {}
