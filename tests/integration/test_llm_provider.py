@@ -22,10 +22,24 @@ ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-test-very-secret-key-123"
 
 PASSAGES = [
-    Passage(n=1, chunk_id="c1", doc_id="d1", source="paris.txt", title="Paris",
-            text="Paris hosted the Olympic Games in 2024. The opening was on the Seine.", score=0.9),
-    Passage(n=2, chunk_id="c2", doc_id="d2", source="critics.md", title="Critics",
-            text="Critics said the cost was too high.", score=0.7),
+    Passage(
+        n=1,
+        chunk_id="c1",
+        doc_id="d1",
+        source="paris.txt",
+        title="Paris",
+        text="Paris hosted the Olympic Games in 2024. The opening was on the Seine.",
+        score=0.9,
+    ),
+    Passage(
+        n=2,
+        chunk_id="c2",
+        doc_id="d2",
+        source="critics.md",
+        title="Critics",
+        text="Critics said the cost was too high.",
+        score=0.7,
+    ),
 ]
 
 
@@ -38,8 +52,14 @@ def srv() -> Iterator[OpenAIServer]:
 @pytest.fixture
 def make_gen(srv: OpenAIServer, settings_factory):
     def make(**overrides) -> OpenAIGenerator:
-        values = {"generator": "openai", "openai_base_url": srv.base_url, "openai_api_key": KEY,
-                  "openai_timeout_s": 5.0, "openai_max_retries": 2, **overrides}
+        values = {
+            "generator": "openai",
+            "openai_base_url": srv.base_url,
+            "openai_api_key": KEY,
+            "openai_timeout_s": 5.0,
+            "openai_max_retries": 2,
+            **overrides,
+        }
         return OpenAIGenerator(settings_factory(**values))
 
     return make
@@ -86,7 +106,9 @@ def test_stream_sends_stream_true_and_yields_deltas_in_order(srv, make_gen):
     assert "".join(deltas) == text
     assert srv.chat_requests[0].body["stream"] is True
     draft = gen.parse("".join(deltas))
-    assert draft.text == "Critics said it cost too much [2]." and draft.quotes == {2: ["Critics said the cost was too high."]}
+    assert draft.text == "Critics said it cost too much [2]." and draft.quotes == {
+        2: ["Critics said the cost was too high."]
+    }
 
 
 def test_not_found_reply_is_an_abstention(srv, make_gen):
@@ -180,8 +202,14 @@ def test_rejected_key_says_what_to_fix_and_never_echoes_it(srv, make_gen):
 def test_unreachable_server_is_named(settings_factory):
     from tests.support.servers import free_port
 
-    gen = OpenAIGenerator(settings_factory(generator="openai", openai_base_url=f"http://127.0.0.1:{free_port()}/v1",
-                                           openai_max_retries=0, openai_timeout_s=2))
+    gen = OpenAIGenerator(
+        settings_factory(
+            generator="openai",
+            openai_base_url=f"http://127.0.0.1:{free_port()}/v1",
+            openai_max_retries=0,
+            openai_timeout_s=2,
+        )
+    )
     with pytest.raises(GeneratorError, match="not reachable.*OPENAI_BASE_URL"):
         gen.generate("Where?", PASSAGES, [])
 
@@ -233,12 +261,17 @@ QUESTION = "Which group claimed the Karachi airport attack?"
 @pytest.fixture
 def llm_engine(srv: OpenAIServer, seeded_settings):
     from rag.engine import build_engine
-
     from rag.settings import Settings
 
-    settings = Settings(_env_file=None, data_dir=seeded_settings.data_dir, generator="openai",
-                        openai_base_url=srv.base_url, openai_model="local-model", openai_timeout_s=5.0,
-                        openai_max_retries=0)
+    settings = Settings(
+        _env_file=None,
+        data_dir=seeded_settings.data_dir,
+        generator="openai",
+        openai_base_url=srv.base_url,
+        openai_model="local-model",
+        openai_timeout_s=5.0,
+        openai_max_retries=0,
+    )
     engine = build_engine(settings)
     assert engine.generator.name == "openai"
     return engine
@@ -269,9 +302,11 @@ def test_engine_repairs_out_of_range_markers_and_invented_quotes(srv, llm_engine
     def answer(body: dict) -> str:
         passages = passages_of(body)
         claim = _first_sentence(passages[1]).rstrip(".!?")
-        return (f"{claim} [1]. {claim} [{len(passages) + 3}].\n\nQUOTES:\n"
-                f"[1] \"A sentence the model made up and that no article contains.\"\n"
-                f"[{len(passages) + 3}] \"Out of range.\"")
+        return (
+            f"{claim} [1]. {claim} [{len(passages) + 3}].\n\nQUOTES:\n"
+            f'[1] "A sentence the model made up and that no article contains."\n'
+            f'[{len(passages) + 3}] "Out of range."'
+        )
 
     srv.script(Reply(answer))
     result = llm_engine.ask(QUESTION)

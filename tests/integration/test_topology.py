@@ -40,8 +40,12 @@ def service_env(chroma_port: int, data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CITEBOT_", "OPENAI_", "SLACK_"))}
     compose_env = dict(COMPOSE["api"]["environment"])
     assert compose_env["CITEBOT_CHROMA_HOST"] == "chroma"
-    compose_env.update(CITEBOT_CHROMA_HOST="127.0.0.1", CITEBOT_CHROMA_PORT=str(chroma_port),
-                       CITEBOT_DATA_DIR=str(data_dir), CITEBOT_LOG_LEVEL="WARNING")
+    compose_env.update(
+        CITEBOT_CHROMA_HOST="127.0.0.1",
+        CITEBOT_CHROMA_PORT=str(chroma_port),
+        CITEBOT_DATA_DIR=str(data_dir),
+        CITEBOT_LOG_LEVEL="WARNING",
+    )
     compose_env.pop("CITEBOT_HOST", None)
     compose_env.pop("CITEBOT_PORT", None)
     env.update(compose_env)
@@ -70,8 +74,9 @@ class Replica:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Replica:
-        self.proc = subprocess.Popen(self.command, cwd=self.workdir, env=self.env,
-                                     stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            self.command, cwd=self.workdir, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT
+        )
         return self
 
     def wait_ready(self, timeout: float = 90) -> None:
@@ -112,8 +117,14 @@ def topology(tmp_path: Path) -> Iterator[tuple[ChromaServer, list[Replica]]]:
         ingest_dir = tmp_path / "ingest"
         ingest_dir.mkdir()
         for attempt in (1, 2):  # the second run is what a `docker compose up` restart does: nothing to do
-            done = subprocess.run([CITEBOT, *command], cwd=ingest_dir, env=service_env(chroma.port, ingest_dir / "data"),
-                                  capture_output=True, text=True, timeout=300)
+            done = subprocess.run(
+                [CITEBOT, *command],
+                cwd=ingest_dir,
+                env=service_env(chroma.port, ingest_dir / "data"),
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
             assert done.returncode == 0, f"ingest run {attempt} failed: {done.stderr[-2000:]}"
         replicas = [Replica(name, chroma.port, tmp_path).start() for name in ("api-1", "api-2")]
         for replica in replicas:

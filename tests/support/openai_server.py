@@ -46,9 +46,10 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -111,7 +112,7 @@ def auto_answer(messages: list[dict[str, Any]]) -> str:
         return "NOT_FOUND"
     first = re.split(r"(?<=[.!?])\s+", passages[1].strip(), maxsplit=1)[0].strip()
     claim = first.rstrip(".!?")
-    return f"{claim} [1].\n\nQUOTES:\n[1] \"{first}\""
+    return f'{claim} [1].\n\nQUOTES:\n[1] "{first}"'
 
 
 def hashed_embedding(text: str, dim: int) -> list[float]:
@@ -264,7 +265,9 @@ def _make_handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
             body = self._read_body()
             server._record(Recorded("POST", self.path, dict(self.headers), body))
             if not isinstance(body, dict):
-                self._send_json(400, {"error": {"message": "body must be a JSON object", "type": "invalid_request_error"}})
+                self._send_json(
+                    400, {"error": {"message": "body must be a JSON object", "type": "invalid_request_error"}}
+                )
                 return
             if self.path.endswith("/chat/completions"):
                 self._chat(body)
@@ -301,7 +304,11 @@ def _make_handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
             if include_usage:
                 usage = _chunk(model, None, None)
                 usage["choices"] = []
-                usage["usage"] = {"prompt_tokens": 10, "completion_tokens": len(pieces), "total_tokens": 10 + len(pieces)}
+                usage["usage"] = {
+                    "prompt_tokens": 10,
+                    "completion_tokens": len(pieces),
+                    "total_tokens": 10 + len(pieces),
+                }
                 lines.append(_sse(usage))
             lines.append("data: [DONE]\n\n")
             hang_at = None if step.hang_after_chunks is None else step.hang_after_chunks + 1  # +1: role chunk
@@ -345,8 +352,15 @@ def _make_handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                     vector = base64.b64encode(np.asarray(vector, dtype=np.float32).tobytes()).decode()
                 data.append({"object": "embedding", "index": i, "embedding": vector})
             tokens = sum(len(str(t).split()) for t in texts)
-            self._send_json(200, {"object": "list", "data": data, "model": model,
-                                  "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+            self._send_json(
+                200,
+                {
+                    "object": "list",
+                    "data": data,
+                    "model": model,
+                    "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+                },
+            )
 
     return Handler
 
@@ -357,8 +371,14 @@ def _completion(text: str, model: str, finish_reason: str) -> dict[str, Any]:
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason,
-                     "logprobs": None}],
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": finish_reason,
+                "logprobs": None,
+            }
+        ],
         "usage": {"prompt_tokens": 10, "completion_tokens": max(1, len(text.split())), "total_tokens": 10},
     }
 

@@ -64,8 +64,13 @@ def stages() -> list[dict]:
     for instr, args in dockerfile_instructions():
         if instr == "FROM":
             words = args.split()
-            out.append({"from": words[0], "name": words[2] if len(words) > 2 and words[1].upper() == "AS" else None,
-                        "instructions": []})
+            out.append(
+                {
+                    "from": words[0],
+                    "name": words[2] if len(words) > 2 and words[1].upper() == "AS" else None,
+                    "instructions": [],
+                }
+            )
         elif out:
             out[-1]["instructions"].append((instr, args))
     return out
@@ -139,8 +144,11 @@ def test_embedding_model_ships_inside_the_image():
 
 
 def test_dockerfile_copies_paths_that_exist_and_are_not_dockerignored():
-    ignored = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
-               if line.strip() and not line.startswith("#")]
+    ignored = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     for pattern in (".env", ".venv", ".git", ".citebot"):
         assert pattern in ignored, f".dockerignore must exclude {pattern}"
     for stage in stages():
@@ -150,8 +158,9 @@ def test_dockerfile_copies_paths_that_exist_and_are_not_dockerignored():
             sources = [w for w in args.split() if not w.startswith("--")][:-1]
             for source in sources:
                 assert (ROOT / source).exists(), f"COPY {source}: no such path in the repo"
-                assert not any(fnmatch.fnmatch(source, p) for p in ignored if not p.startswith("!")), \
+                assert not any(fnmatch.fnmatch(source, p) for p in ignored if not p.startswith("!")), (
                     f"COPY {source} but .dockerignore excludes it"
+                )
 
 
 # -- docker-compose.yml --------------------------------------------------------------------------

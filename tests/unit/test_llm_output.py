@@ -70,7 +70,7 @@ def test_messages_are_system_history_then_passages_and_question():
 def test_parse_answer_and_quotes_block():
     draft = parse_llm_output(
         'Paris hosts it [1]. Critics disagree [2][3].\n\nQUOTES:\n[1] "Paris hosts the games."\n'
-        "[2] “Critics said no.”\n[3] Some say yes.\n[2] \"Critics said no.\"\nnot a quote line\n",
+        '[2] “Critics said no.”\n[3] Some say yes.\n[2] "Critics said no."\nnot a quote line\n',
         model="m",
     )
     assert draft.text == "Paris hosts it [1]. Critics disagree [2][3]."
@@ -115,7 +115,7 @@ def _filtered(deltas: list[str]) -> tuple[str, list[str]]:
 
 
 def test_stream_filter_hides_the_quotes_block_split_across_deltas():
-    raw = 'Paris hosts it [1]. Then more [2].\n\nQUO' + 'TES:\n[1] "Paris hosts the games."'
+    raw = "Paris hosts it [1]. Then more [2].\n\nQUO" + 'TES:\n[1] "Paris hosts the games."'
     deltas = [raw[i : i + 5] for i in range(0, len(raw), 5)]
     text, shown = _filtered(deltas)
     assert text.strip() == "Paris hosts it [1]. Then more [2]."
