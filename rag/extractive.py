@@ -31,6 +31,8 @@ NUMBER_WORDS = set(
     "two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty hundred "
     "thousand million billion dozen".split()
 )
+DURATION_WORDS = set("minutes hours days week weeks month months year years decade decades".split())
+HOW_LONG = re.compile(r"\bhow long\b", re.I)
 # Words that make a capitalised phrase an organisation or place rather than a person.
 NOT_PERSON = set(
     "army ministry institute university division unit corridor group force forces company bank council "
@@ -121,6 +123,10 @@ class ExtractiveGenerator:
         candidates = self._candidates(query, vector, passages)
         if not candidates:
             return Draft(text="", abstained=True)
+        if query.wants is not Wants.any:
+            # the best sentence that holds what was asked for (a date for "when", ...) leads
+            typed = [c for c in candidates if c.holds_wanted]
+            candidates = typed + [c for c in candidates if not c.holds_wanted]
         best = candidates[0]
         if not self._answers(query, best):
             return Draft(text="", abstained=True)
@@ -237,7 +243,10 @@ def holds_wanted(text: str, query: Query) -> bool:
     match query.wants:
         case Wants.number:
             quantities = DIGITS.search(YEAR.sub("", text))  # "since 2013" is a date, not a quantity
-            return bool(quantities) or any(w in NUMBER_WORDS and w not in q_words for w in words(text))
+            found = set(words(text)) - q_words
+            if HOW_LONG.search(query.text) and found & DURATION_WORDS:
+                return True
+            return bool(quantities) or bool(found & NUMBER_WORDS)
         case Wants.date:
             lowered = text.lower()
             return any(m in lowered for m in MONTHS) or bool(DATE_PHRASES.search(text))

@@ -217,7 +217,11 @@ def words(text: str) -> list[str]:
     return out
 
 
+# Stems that news text uses interchangeably, folded onto one (after stemming).
+SYNONYMS = {"happen": "occur", "die": "kill", "death": "kill", "dead": "kill", "blast": "explos", "slain": "kill"}
+
+
 def content_terms(text: str) -> list[str]:
     """Lower-cased, stemmed words without stopwords: what keyword matching compares."""
     kept = [w for w in words(text) if w not in STOPWORDS and len(w) > 1]
-    return _stemmer().stemWords(kept)
+    return [SYNONYMS.get(stem, stem) for stem in _stemmer().stemWords(kept)]
