@@ -1,0 +1,74 @@
+"""rag.text: sentence spans that index the original text exactly, and the keyword terms."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.text import content_terms, normalize_ws, split_sentences, words
+
+
+def sentences(text: str) -> list[str]:
+    return [text[lo:hi] for lo, hi in split_sentences(text)]
+
+
+def test_abbreviations_do_not_end_a_sentence() -> None:
+    text = "Mr. Smith met Dr. Jones in the U.S. capital. They talked for an hour. Then St. Clair left."
+    assert sentences(text) == [
+        "Mr. Smith met Dr. Jones in the U.S. capital.",
+        "They talked for an hour.",
+        "Then St. Clair left.",
+    ]
+
+
+def test_initials_do_not_end_a_sentence() -> None:
+    assert sentences("The report by J. K. Rowling was read aloud. It was long.") == [
+        "The report by J. K. Rowling was read aloud.",
+        "It was long.",
+    ]
+
+
+def test_paragraph_breaks_and_newlines_end_sentences() -> None:
+    text = "Headline without a full stop\n\nFirst sentence of the body. Second one!\nA line\n\n\nLast paragraph?"
+    assert sentences(text) == [
+        "Headline without a full stop",
+        "First sentence of the body.",
+        "Second one!",
+        "A line",
+        "Last paragraph?",
+    ]
+
+
+def test_closing_quotes_stay_with_their_sentence() -> None:
+    text = "He said, “It was a grave security breach.” Officials agreed. ‘Yes,’ one added."
+    assert sentences(text) == ["He said, “It was a grave security breach.”", "Officials agreed.", "‘Yes,’ one added."]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "  Leading spaces. And trailing ones.   ",
+        "One.\n\n  Two after an indented break.\n\nThree",
+        "No end mark at all",
+        "Ends with quote.” Next one? Yes!  ",
+        "\n\n\n",
+        "",
+    ],
+)
+def test_spans_index_the_original_text_exactly(text: str) -> None:
+    spans = split_sentences(text)
+    previous_end = 0
+    for lo, hi in spans:
+        assert previous_end <= lo < hi <= len(text)
+        piece = text[lo:hi]
+        assert piece == piece.strip() and piece
+        previous_end = hi
+    # nothing but whitespace is left between or around the spans
+    covered = "".join(text[lo:hi] for lo, hi in spans)
+    assert normalize_ws(covered).replace(" ", "") == normalize_ws(text).replace(" ", "")
+
+
+def test_words_and_content_terms() -> None:
+    assert words("Pakistan’s army and China's engineers") == ["pakistan", "army", "and", "china", "engineers"]
+    terms = content_terms("How many Chinese engineers were killed in the bombings?")
+    assert terms == ["chines", "engin", "kill", "bomb"]
+    assert content_terms("What did they say about it?") == []
