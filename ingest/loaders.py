@@ -175,13 +175,14 @@ def _markdown(text: str) -> tuple[str, dict]:
     for line in text.splitlines():
         heading = re.match(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$", line)
         if heading:
-            title = title or heading.group(1)
             line = heading.group(1)
         line = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", line)  # images -> alt text
         line = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", line)  # links -> text
         line = re.sub(r"(\*\*|__|`)", "", line)
         line = re.sub(r"^\s*([-*+]|\d+\.)\s+", "", line)
         line = re.sub(r"^\s*>\s?", "", line)
+        if heading:
+            title = title or line.strip()  # the heading's words, without emphasis/link syntax
         lines.append(line)
     return "\n".join(lines), {"title": title}
 
