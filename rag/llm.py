@@ -304,7 +304,8 @@ class OpenAIGenerator:
         import httpx
         import openai
 
-        tries = f"after {self._max_retries} retr{'y' if self._max_retries == 1 else 'ies'}"
+        n = self._max_retries
+        tries = "no retries configured" if n == 0 else f"after {n} retr{'y' if n == 1 else 'ies'}"
         if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
             message = (
                 f"{self.where} did not answer within {self.settings.openai_timeout_s:g}s ({tries}): "
