@@ -118,6 +118,7 @@ class Engine:
         with _timed(timings, "retrieve_ms"):
             passages = self.retriever.retrieve(search_text, k, query_vector=vector) if search_text else []
         mode, degraded = self.generator.name, False
+        stream_state = {"streamed": False}
         with _timed(timings, "generate_ms"):
             if not query.text:
                 draft = Draft(text="", abstained=True)
@@ -125,7 +126,7 @@ class Engine:
                 draft = self.extractive.generate(question, passages, history, query=query, query_vector=vector)
             else:
                 try:
-                    draft = yield from self._generate_llm(question, passages, history, streaming)
+                    draft = yield from self._generate_llm(question, passages, history, streaming, stream_state)
                 except GeneratorError as exc:
                     log.warning("generator %s failed, answering extractively: %s", self.generator.name, exc)
                     mode, degraded = f"{self.extractive.name} (fallback)", True
@@ -134,26 +135,30 @@ class Engine:
             checked = verify(draft, passages) if not draft.abstained else None
         timings["total_ms"] = round((time.perf_counter() - started) * 1000, 2)
         answer = self._answer(query, draft, checked, passages, mode, degraded, timings, request_id)
-        if streaming and (self.generator is self.extractive or degraded):
+        if streaming and (self.generator is self.extractive or (degraded and not stream_state["streamed"])):
+            # A fallback after a partial LLM stream sends no more text: the final Answer event is authoritative.
             yield answer.answer
         yield answer
 
     def _generate_llm(
-        self, question: str, passages: list[Passage], history: list[Turn], streaming: bool
+        self, question: str, passages: list[Passage], history: list[Turn], streaming: bool, state: dict
     ) -> Iterator[str]:
         if not passages:
             return Draft(text="", abstained=True)
         if not streaming:
             return self.generator.generate(question, passages, history)
-        from rag.llm import parse_llm_output  # only the LLM path needs it
+        from rag.llm import QuotesBlockFilter, parse_llm_output  # only the LLM path needs them
 
-        raw, shown = "", 0
+        raw, visible = "", QuotesBlockFilter()
         for delta in self.generator.stream(question, passages, history):
             raw += delta
-            visible = raw.split("QUOTES:", 1)[0].split("NOT_FOUND", 1)[0]
-            if len(visible) > shown:
-                yield visible[shown:]
-                shown = len(visible)
+            shown = visible.feed(delta)
+            if shown:
+                state["streamed"] = True
+                yield shown
+        rest = visible.flush()
+        if rest:
+            yield rest
         return parse_llm_output(raw)
 
     def _answer(
