@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from bot import blocks
 from bot.feedback import FeedbackStore
@@ -55,8 +56,8 @@ def slack_settings(seeded_settings, fake_slack, tmp_path_factory):
     return seeded_settings.model_copy(
         update={
             "data_dir": data_dir,
-            "slack_bot_token": BOT_TOKEN,
-            "slack_signing_secret": SIGNING_SECRET,
+            "slack_bot_token": SecretStr(BOT_TOKEN),
+            "slack_signing_secret": SecretStr(SIGNING_SECRET),
             "slack_api_url": fake_slack.api_url,
             "slack_user_rate_limit_per_minute": RATE_LIMIT,
         }
@@ -80,14 +81,7 @@ class UvicornThread:
 
 @pytest.fixture(scope="module")
 def base_url(slack_settings, engine):
-    from pydantic import SecretStr
-
-    settings = slack_settings.model_copy(
-        update={
-            "slack_bot_token": SecretStr(BOT_TOKEN),
-            "slack_signing_secret": SecretStr(SIGNING_SECRET),
-        }
-    )
+    settings = slack_settings
     from rag.api import create_app
 
     app = create_app(settings=settings, engine=engine)
