@@ -12,7 +12,6 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot import blocks
 from rag.settings import GeneratorKind
 from tests.integration.test_slack_http import UvicornThread, mention, wait_answer
 from tests.support.openai_server import auto_answer
