@@ -374,3 +374,15 @@ def test_no_question_text_or_keys_in_logs_when_disabled(seeded_settings, engine,
     assert lines[0]["question_chars"] == len(QUESTION) and "question" not in lines[0]
     assert "Karachi airport bombing" not in text
     assert "sk-very-secret-key-9" not in text and "sk-wrong-key" not in text
+
+
+def test_empty_index_is_not_ready_and_ask_says_what_to_do(settings_factory):
+    settings = settings_factory(rate_limit_per_minute=0)  # nothing ingested into this data dir
+    with UvicornThread(create_app(settings)) as server, httpx.Client(base_url=server.base_url, timeout=30) as client:
+        assert client.get("/healthz").status_code == 200
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["ready"] is False and "citebot ingest" in ready.json()["message"]
+        body = _assert_error(client.post("/ask", json={"question": QUESTION}), 503, "unavailable")
+        assert "citebot ingest" in body["message"]
+        assert client.get("/documents").json() == []
