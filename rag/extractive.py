@@ -24,7 +24,7 @@ from rag.passages import Draft, Passage
 from rag.question import Query, Wants, analyse
 from rag.schemas import Turn
 from rag.store import StoredSentence
-from rag.text import content_terms, words
+from rag.text import content_terms, content_terms_aligned, words
 
 # Specific quantities. Vague ones ("thousands of", "several", "one of the") do not answer "how many".
 NUMBER_WORDS = set(
@@ -40,7 +40,15 @@ NOT_PERSON = set(
     "pakistani china pakistan beijing islamabad karachi balochistan reuters the prime president premier "
     "minister".split()
 )
-PERSON_ASK = re.compile(r"\bwho (is|was|are|were)\b|\bname[sd]?\b|\bwhich (person|official|minister)\b", re.I)
+PERSON_NOUNS = (
+    r"(driver|bomber|attacker|gunman|victim|engineer|leader|head|chief|minister|spokes(?:man|woman|person)"
+    r"|official|suspect|person|man|woman|teacher|worker|commander|founder)s?"
+)
+PERSON_ASK = re.compile(
+    rf"\bwho (is|was|are|were) the\b|\bnames? of (the |an? )?(\w+ ){{0,3}}{PERSON_NOUNS}\b"
+    rf"|\bwhich {PERSON_NOUNS}\b",
+    re.I,
+)
 MONTHS = [
     "january",
     "february",
@@ -242,17 +250,59 @@ def holds_wanted(text: str, query: Query) -> bool:
     q_words = set(words(query.text))
     match query.wants:
         case Wants.number:
-            quantities = DIGITS.search(YEAR.sub("", text))  # "since 2013" is a date, not a quantity
             found = set(words(text)) - q_words
             if HOW_LONG.search(query.text) and found & DURATION_WORDS:
                 return True
+            if query.focus:
+                return _counts_focus(text, query)
+            quantities = DIGITS.search(YEAR.sub("", text))  # "since 2013" is a date, not a quantity
             return bool(quantities) or bool(found & NUMBER_WORDS)
         case Wants.date:
             lowered = text.lower()
             return any(m in lowered for m in MONTHS) or bool(DATE_PHRASES.search(text))
         case Wants.entity | Wants.place:
-            return any(name.lower() not in query.text.lower() for name in PROPER.findall(text))
+            names = _names(text, query.text)
+            if ORG_ASK.search(query.text):
+                return any(_is_org(n) for n in names)
+            return bool(names)
     return True
+
+
+def _counts_focus(text: str, query: Query) -> bool:
+    """A specific quantity stands next to the counted thing ("two Chinese engineers", "1,500 people were
+    killed"), and the sentence shares at least one other word with the question (the event counted)."""
+    tokens = words(text)
+    stems = content_terms_aligned(tokens)
+    focus = set(query.focus)
+    if not (set(query.terms) - focus) & set(stems) and len(query.terms) > len(focus):
+        return False
+    for i, token in enumerate(tokens):
+        specific = (bool(DIGITS.search(token)) and not YEAR.fullmatch(token)) or token in NUMBER_WORDS
+        if specific and focus <= set(stems[max(0, i - 3) : i] + stems[i + 1 : i + 5]):
+            return True
+    return False
+
+
+ORG_ASK = re.compile(
+    r"\b(which|what) (\w+ )?(group|organi[sz]ation|agency|ministry|body|bodies|company|firm|unit|force|militant)",
+    re.I,
+)
+ORG_WORDS = set(
+    "army front group brigade taliban movement organisation organization ministry agency company corporation "
+    "division unit force forces council committee institute bank police navy mechanism".split()
+)
+
+
+def _is_org(name: str) -> bool:
+    return name.isupper() or bool(set(name.lower().split()) & ORG_WORDS)
+
+
+def _names(text: str, question: str) -> list[str]:
+    """Names the question does not already contain: multi-word capitalised phrases or acronyms."""
+    lowered = question.lower()
+    found = [n for n in PROPER.findall(text) if " " in n or n.isupper()]
+    found += re.findall(r"\b[A-Z]{2,6}\b", text)
+    return [n for n in found if n.lower() not in lowered]
 
 
 def _person_names(text: str, question: str) -> list[str]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from rag.schemas import Turn
-from rag.text import content_terms, split_sentences
+from rag.text import STOPWORDS, content_terms, split_sentences, words
 
 
 class Wants(str, Enum):
@@ -38,6 +38,7 @@ class Query:
     terms: list[str] = field(default_factory=list)
     injected: bool = False
     context: str = ""  # earlier user turns, for follow-ups
+    focus: list[str] = field(default_factory=list)  # stems a quantity must stand next to ("how many X")
 
 
 def analyse(question: str, history: list[Turn] | None = None) -> Query:
@@ -55,6 +56,7 @@ def analyse(question: str, history: list[Turn] | None = None) -> Query:
         text=text,
         wants=wants_of(text),
         terms=content_terms(text),
+        focus=quantity_focus(text),
         injected=injected,
         context=context,
     )
@@ -83,6 +85,19 @@ def wants_of(text: str) -> Wants:
     ):
         return Wants.entity
     return Wants.any
+
+
+def quantity_focus(text: str) -> list[str]:
+    """The counted thing of "how many X ...": the content words after "how many", up to the next stopword."""
+    match = re.search(r"\bhow many\s+(.*)", text, re.I)
+    if not match:
+        return []
+    phrase = []
+    for word in words(match.group(1)):
+        if word in STOPWORDS:
+            break
+        phrase.append(word)
+    return content_terms(" ".join(phrase[:2]))
 
 
 def _follow_up_context(text: str, history: list[Turn]) -> str:

@@ -225,3 +225,9 @@ def content_terms(text: str) -> list[str]:
     """Lower-cased, stemmed words without stopwords: what keyword matching compares."""
     kept = [w for w in words(text) if w not in STOPWORDS and len(w) > 1]
     return [SYNONYMS.get(stem, stem) for stem in _stemmer().stemWords(kept)]
+
+
+def content_terms_aligned(tokens: list[str]) -> list[str]:
+    """One stem per token of `words(text)` (stopwords become ""), so positions line up."""
+    stems = _stemmer().stemWords(tokens)
+    return ["" if t in STOPWORDS else SYNONYMS.get(s, s) for t, s in zip(tokens, stems)]
