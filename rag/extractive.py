@@ -24,7 +24,7 @@ from rag.passages import Draft, Passage
 from rag.question import Query, Wants, analyse
 from rag.schemas import Turn
 from rag.store import StoredSentence
-from rag.text import content_terms, content_terms_aligned, words
+from rag.text import STOPWORDS, content_terms, content_terms_aligned, words
 
 # Specific quantities. Vague ones ("thousands of", "several", "one of the") do not answer "how many".
 NUMBER_WORDS = set(
@@ -38,7 +38,7 @@ NOT_PERSON = set(
     "army ministry institute university division unit corridor group force forces company bank council "
     "organisation organization police airport province brigade international security state foreign chinese "
     "pakistani china pakistan beijing islamabad karachi balochistan reuters the prime president premier "
-    "minister".split()
+    "minister south north east west asian asia belt road".split()
 )
 PERSON_NOUNS = (
     r"(driver|bomber|attacker|gunman|victim|engineer|leader|head|chief|minister|spokes(?:man|woman|person)"
@@ -83,7 +83,9 @@ RESTATEMENT_PENALTY = -0.15
 ABSTAIN_SCORE = 0.40
 # below this the best sentence is not taken as an answer
 JOIN_RATIO = 0.75
-MIN_GAIN = 0.15  # share of the question's weight a joining sentence must newly cover  # other sentences within this share of the best score may join the answer
+MIN_GAIN = 0.15
+TYPED_RATIO = 0.75  # a sentence holding the asked-for kind may lead if it scores this share of the best
+WINDOW_SHARE = 0.8  # weight of keyword coverage counted together with the previous sentence  # share of the question's weight a joining sentence must newly cover  # other sentences within this share of the best score may join the answer
 MAX_SENTENCES = 3
 SENTENCE_CACHE_CHUNKS = 20_000
 
@@ -97,6 +99,7 @@ class Candidate:
     keyword: float
     holds_wanted: bool
     score: float
+    leans_on_previous: bool = False  # its subject is named in the sentence before it
 
 
 class ExtractiveGenerator:
@@ -132,9 +135,11 @@ class ExtractiveGenerator:
         if not candidates:
             return Draft(text="", abstained=True)
         if query.wants is not Wants.any:
-            # the best sentence that holds what was asked for (a date for "when", ...) leads
-            typed = [c for c in candidates if c.holds_wanted]
-            candidates = typed + [c for c in candidates if not c.holds_wanted]
+            # the best sentence that holds what was asked for (a date for "when", ...) leads, if it is
+            # nearly as relevant as the best sentence overall
+            floor = candidates[0].score * TYPED_RATIO
+            typed = [c for c in candidates if c.holds_wanted and c.score >= floor]
+            candidates = typed + [c for c in candidates if c not in typed]
         best = candidates[0]
         if not self._answers(query, best):
             return Draft(text="", abstained=True)
@@ -185,17 +190,31 @@ class ExtractiveGenerator:
         q_terms = set(query.terms)
         q_weight = sum(self.idf(t) for t in q_terms) or 1.0
         out = []
+        previous_terms: frozenset[str] = frozenset()
+        previous_chunk = None
         for (sentence, s_terms), cosine in zip(entries, cosines):
+            if sentence.chunk_id != previous_chunk:
+                previous_terms = frozenset()
             keyword = sum(self.idf(t) for t in q_terms & s_terms) / q_weight
-            holds = holds_wanted(sentence.text, query)
+            # A sentence that continues the previous one ("Formed in 2017, this unit ...") is about what
+            # that sentence names: it may take part of the pair's keyword coverage.
+            windowed = sum(self.idf(t) for t in q_terms & (s_terms | previous_terms)) / q_weight
+            holds = holds_wanted(sentence.text, query, previous_terms)
             novelty = len(s_terms - q_terms) / max(len(s_terms), 1)
             passage = by_chunk[sentence.chunk_id]
-            score = W_COSINE * float(cosine) + W_KEYWORD * keyword + W_PRIOR / passage.n
+            best_keyword = max(keyword, WINDOW_SHARE * windowed)
+            score = W_COSINE * float(cosine) + W_KEYWORD * best_keyword + W_PRIOR / passage.n
             if query.wants is not Wants.any:
                 score += TYPE_BONUS if holds else TYPE_MISSING
             if novelty < 0.35:
                 score += RESTATEMENT_PENALTY
-            out.append(Candidate(passage, sentence.text, sentence.index, float(cosine), keyword, holds, score))
+            leans_on_previous = bool(previous_terms) and windowed > 2 * keyword
+            out.append(
+                Candidate(
+                    passage, sentence.text, sentence.index, float(cosine), keyword, holds, score, leans_on_previous
+                )
+            )
+            previous_terms, previous_chunk = s_terms, sentence.chunk_id
         out.sort(key=lambda c: (-c.score, c.passage.n, c.index))
         return out
 
@@ -226,6 +245,12 @@ class ExtractiveGenerator:
                 covered |= terms
         return chosen
 
+    def _previous_sentence(self, cand: Candidate) -> str | None:
+        for sentence, _ in self._cache.get(cand.passage.chunk_id, []):
+            if sentence.index == cand.index - 1:
+                return sentence.text
+        return None
+
     def _draft(self, chosen: list[Candidate], query: Query) -> Draft:
         quotes: dict[int, list[str]] = {}
         parts = []
@@ -236,6 +261,11 @@ class ExtractiveGenerator:
             and any(f and figures[0] and not (f & figures[0]) for f in figures[1:])
         )
         for i, cand in enumerate(chosen):
+            if cand.leans_on_previous and not disagree:
+                previous = self._previous_sentence(cand)
+                if previous and all(previous != c.text for c in chosen):
+                    quotes.setdefault(cand.passage.n, []).append(previous)
+                    parts.append(f"{_as_sentence(previous)} [{cand.passage.n}]")
             quotes.setdefault(cand.passage.n, []).append(cand.text)
             sentence = cand.text
             if disagree:
@@ -245,7 +275,7 @@ class ExtractiveGenerator:
         return Draft(text=prefix + " ".join(parts), quotes=quotes)
 
 
-def holds_wanted(text: str, query: Query) -> bool:
+def holds_wanted(text: str, query: Query, previous_terms: frozenset[str] = frozenset()) -> bool:
     """Does the sentence hold the kind of thing the question asks for (beyond what the question says)?"""
     q_words = set(words(query.text))
     match query.wants:
@@ -254,27 +284,29 @@ def holds_wanted(text: str, query: Query) -> bool:
             if HOW_LONG.search(query.text) and found & DURATION_WORDS:
                 return True
             if query.focus:
-                return _counts_focus(text, query)
+                return _counts_focus(text, query, previous_terms)
             quantities = DIGITS.search(YEAR.sub("", text))  # "since 2013" is a date, not a quantity
             return bool(quantities) or bool(found & NUMBER_WORDS)
         case Wants.date:
             lowered = text.lower()
             return any(m in lowered for m in MONTHS) or bool(DATE_PHRASES.search(text))
         case Wants.entity | Wants.place:
-            names = _names(text, query.text)
+            names = _names(text, query.text, single_words=query.wants is Wants.place)
+            if PERSON_ASK.search(query.text) and query.wants is Wants.entity:
+                return bool(_person_names(text, query.text))
             if ORG_ASK.search(query.text):
                 return any(_is_org(n) for n in names)
             return bool(names)
     return True
 
 
-def _counts_focus(text: str, query: Query) -> bool:
+def _counts_focus(text: str, query: Query, previous_terms: frozenset[str]) -> bool:
     """A specific quantity stands next to the counted thing ("two Chinese engineers", "1,500 people were
     killed"), and the sentence shares at least one other word with the question (the event counted)."""
     tokens = words(text)
     stems = content_terms_aligned(tokens)
     focus = set(query.focus)
-    if not (set(query.terms) - focus) & set(stems) and len(query.terms) > len(focus):
+    if not (set(query.terms) - focus) & (set(stems) | previous_terms) and len(query.terms) > len(focus):
         return False
     for i, token in enumerate(tokens):
         specific = (bool(DIGITS.search(token)) and not YEAR.fullmatch(token)) or token in NUMBER_WORDS
@@ -297,17 +329,44 @@ def _is_org(name: str) -> bool:
     return name.isupper() or bool(set(name.lower().split()) & ORG_WORDS)
 
 
-def _names(text: str, question: str) -> list[str]:
-    """Names the question does not already contain: multi-word capitalised phrases or acronyms."""
+def _names(text: str, question: str, single_words: bool = False) -> list[str]:
+    """Names the question does not already contain: multi-word capitalised phrases, acronyms, quoted names
+    (and, for places, single capitalised words)."""
     lowered = question.lower()
-    found = [n for n in PROPER.findall(text) if " " in n or n.isupper()]
-    found += re.findall(r"\b[A-Z]{2,6}\b", text)
+    found = [n for n in PROPER.findall(text) if single_words or " " in n or n.isupper()]
+    found += re.findall(r"\b[A-Z]{2,6}\b", text) + re.findall(r"[“\"]([A-Z][^”\"]{1,40})[”\"]", text)
     return [n for n in found if n.lower() not in lowered]
 
 
 def _person_names(text: str, question: str) -> list[str]:
-    names = re.findall(r"\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)+)\b", text)
-    return [n for n in names if n.lower() not in question.lower() and not (set(n.lower().split()) & NOT_PERSON)]
+    """Person-like names (two or more capitalised words, none a place, organisation, month or function
+    word) that the question does not contain. When the question names a role ("power minister", "driver",
+    "leader"), the name must stand within a few words of that role in the sentence."""
+    lowered_q = question.lower()
+    role = _asked_role(question)
+    out = []
+    for match in re.finditer(r"\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)+)\b", text):
+        name = match.group(1)
+        parts = set(name.lower().split())
+        if name.lower() in lowered_q or parts & NOT_PERSON or parts & STOPWORDS or parts & set(MONTHS):
+            continue
+        if role and not _near(text, match.start(), match.end(), role):
+            continue
+        out.append(name)
+    return out
+
+
+def _asked_role(question: str) -> str | None:
+    """The stem of the role a person question asks about, e.g. "minist" in "who is the power minister"."""
+    match = re.search(rf"{PERSON_NOUNS}\b", question, re.I)
+    if match:
+        return content_terms(match.group(0))[0] if content_terms(match.group(0)) else None
+    return None
+
+
+def _near(text: str, start: int, end: int, role: str, reach: int = 60) -> bool:
+    window = text[max(0, start - reach) : end + reach]
+    return role in content_terms(window)
 
 
 def _figures(text: str) -> list[str]:
