@@ -84,6 +84,7 @@ ABSTAIN_SCORE = 0.40
 # below this the best sentence is not taken as an answer
 JOIN_RATIO = 0.75
 MIN_GAIN = 0.15
+LIST_JOIN_RATIO = 0.85  # for "which forces ...": another sentence naming something new joins above this share
 TYPED_RATIO = 0.75  # a sentence holding the asked-for kind may lead if it scores this share of the best
 WINDOW_SHARE = 0.8  # weight of keyword coverage counted together with the previous sentence  # share of the question's weight a joining sentence must newly cover  # other sentences within this share of the best score may join the answer
 MAX_SENTENCES = 3
@@ -131,20 +132,23 @@ class ExtractiveGenerator:
         if not query.terms or not passages:
             return Draft(text="", abstained=True)
         vector = query_vector if query_vector is not None else self.embedder.embed_query(query.text)
+        chosen = self._select(query, vector, passages)
+        return self._draft(chosen, query) if chosen else Draft(text="", abstained=True)
+
+    def _select(self, query: Query, vector: np.ndarray, passages: list[Passage]) -> list[Candidate]:
+        """The sentences that answer one question, or [] when none does."""
         candidates = self._candidates(query, vector, passages)
         if not candidates:
-            return Draft(text="", abstained=True)
+            return []
         if query.wants is not Wants.any:
             # the best sentence that holds what was asked for (a date for "when", ...) leads, if it is
             # nearly as relevant as the best sentence overall
             floor = candidates[0].score * TYPED_RATIO
             typed = [c for c in candidates if c.holds_wanted and c.score >= floor]
             candidates = typed + [c for c in candidates if c not in typed]
-        best = candidates[0]
-        if not self._answers(query, best):
-            return Draft(text="", abstained=True)
-        chosen = self._combine(query, candidates)
-        return self._draft(chosen, query)
+        if not self._answers(query, candidates[0]):
+            return []
+        return self._combine(query, candidates)
 
     def stream(self, question: str, passages: list[Passage], history: list[Turn]) -> Iterator[str]:
         yield self.generate(question, passages, history).text
@@ -228,10 +232,11 @@ class ExtractiveGenerator:
         best = candidates[0]
         chosen = [best]
         covered = set(content_terms(best.text))
+        many = asks_for_list(query.text)
         for other in candidates[1:]:
             if len(chosen) >= MAX_SENTENCES or other.score < best.score * JOIN_RATIO:
                 break
-            if any(other.passage.doc_id == c.passage.doc_id for c in chosen):
+            if not many and any(other.passage.doc_id == c.passage.doc_id for c in chosen):
                 continue
             if any(_same_text(other.text, c.text) for c in chosen):
                 continue
@@ -240,7 +245,14 @@ class ExtractiveGenerator:
                 self.idf(t) for t in query.terms
             )
             gives_figure = query.wants in (Wants.number, Wants.date) and other.holds_wanted
-            if adds_words or gives_figure:
+            new_names = (
+                many
+                and other.score >= best.score * LIST_JOIN_RATIO
+                and bool(
+                    set(_names(other.text, query.text)) - set().union(*(_names(c.text, query.text) for c in chosen))
+                )
+            )
+            if adds_words or gives_figure or new_names:
                 chosen.append(other)
                 covered |= terms
         return chosen
@@ -367,6 +379,18 @@ def _asked_role(question: str) -> str | None:
 def _near(text: str, start: int, end: int, role: str, reach: int = 60) -> bool:
     window = text[max(0, start - reach) : end + reach]
     return role in content_terms(window)
+
+
+LIST_ASK = re.compile(
+    r"\b(which|what)\s+(?!(?:has|was|is|does|did|were|are|have)\b)(?:[\w-]+\s+){0,3}?"
+    r"(?!(?:has|was|is|does|news|press|its|this|us)\b)([a-z-]{3,}(?:ies|s))\b",
+    re.I,
+)
+
+
+def asks_for_list(text: str) -> bool:
+    """ "Which forces ...", "What earlier attacks ...": a plural thing asked for, so several answers."""
+    return bool(LIST_ASK.search(text))
 
 
 def _figures(text: str) -> list[str]:

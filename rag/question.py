@@ -73,7 +73,7 @@ def wants_of(text: str) -> Wants:
     if re.search(r"\bwhen\b|\bwhat (date|day|year|month|time)\b|\bwhich (date|day|year|month)\b|\bhow soon\b", lowered):
         return Wants.date
     if re.search(
-        r"\bwhere\b|\bwhich (city|country|province|town|region|place|port|airport)\b|\bin what (city|country)\b",
+        r"\bwhere\b|\bwhich (cit(y|ies)|countr(y|ies)|provinces?|towns?|regions?|places?|ports?|airports?)\b|\bin what (city|country)\b",
         lowered,
     ):
         return Wants.place
