@@ -117,20 +117,22 @@ class Engine:
             vector = self.embedder.embed_query(search_text) if search_text else None
         with _timed(timings, "retrieve_ms"):
             passages = self.retriever.retrieve(search_text, k, query_vector=vector) if search_text else []
+        # a follow-up's own words pick its answer sentence; the conversation's topic only picked the passages
+        own_vector = self.embedder.embed_query(query.text) if query.context and query.text else vector
         mode, degraded = self.generator.name, False
         stream_state = {"streamed": False}
         with _timed(timings, "generate_ms"):
             if not query.text:
                 draft = Draft(text="", abstained=True)
             elif self.generator is self.extractive:
-                draft = self.extractive.generate(question, passages, history, query=query, query_vector=vector)
+                draft = self.extractive.generate(question, passages, history, query=query, query_vector=own_vector)
             else:
                 try:
                     draft = yield from self._generate_llm(question, passages, history, streaming, stream_state)
                 except GeneratorError as exc:
                     log.warning("generator %s failed, answering extractively: %s", self.generator.name, exc)
                     mode, degraded = f"{self.extractive.name} (fallback)", True
-                    draft = self.extractive.generate(question, passages, history, query=query, query_vector=vector)
+                    draft = self.extractive.generate(question, passages, history, query=query, query_vector=own_vector)
         with _timed(timings, "verify_ms"):
             checked = verify(draft, passages) if not draft.abstained else None
         timings["total_ms"] = round((time.perf_counter() - started) * 1000, 2)

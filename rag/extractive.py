@@ -84,6 +84,7 @@ ABSTAIN_SCORE = 0.40
 # below this the best sentence is not taken as an answer
 JOIN_RATIO = 0.75
 MIN_GAIN = 0.15
+CONTEXT_WEIGHT = 0.3  # a follow-up's inherited words count less than its own
 LIST_JOIN_RATIO = 0.85  # for "which forces ...": another sentence naming something new joins above this share
 TYPED_RATIO = 0.75  # a sentence holding the asked-for kind may lead if it scores this share of the best
 WINDOW_SHARE = 0.8  # weight of keyword coverage counted together with the previous sentence  # share of the question's weight a joining sentence must newly cover  # other sentences within this share of the best score may join the answer
@@ -191,18 +192,19 @@ class ExtractiveGenerator:
             return []
         matrix = np.stack([sentence.embedding for sentence, _ in entries])
         cosines = matrix @ vector
-        q_terms = set(query.terms)
-        q_weight = sum(self.idf(t) for t in q_terms) or 1.0
+        q_terms = set(query.terms) | set(query.context_terms)
+        weight = {t: self.idf(t) * (CONTEXT_WEIGHT if t not in query.terms else 1.0) for t in q_terms}
+        q_weight = sum(weight.values()) or 1.0
         out = []
         previous_terms: frozenset[str] = frozenset()
         previous_chunk = None
         for (sentence, s_terms), cosine in zip(entries, cosines):
             if sentence.chunk_id != previous_chunk:
                 previous_terms = frozenset()
-            keyword = sum(self.idf(t) for t in q_terms & s_terms) / q_weight
+            keyword = sum(weight[t] for t in q_terms & s_terms) / q_weight
             # A sentence that continues the previous one ("Formed in 2017, this unit ...") is about what
             # that sentence names: it may take part of the pair's keyword coverage.
-            windowed = sum(self.idf(t) for t in q_terms & (s_terms | previous_terms)) / q_weight
+            windowed = sum(weight[t] for t in q_terms & (s_terms | previous_terms)) / q_weight
             holds = holds_wanted(sentence.text, query, previous_terms)
             novelty = len(s_terms - q_terms) / max(len(s_terms), 1)
             passage = by_chunk[sentence.chunk_id]
@@ -281,7 +283,8 @@ class ExtractiveGenerator:
             quotes.setdefault(cand.passage.n, []).append(cand.text)
             sentence = cand.text
             if disagree:
-                sentence = f"{'According to' if i == 0 else 'However, according to'} “{cand.passage.title}”: {sentence}"
+                # which source says what is carried by the [n] marker; titles stay out of the claim text
+                sentence = f"{'One article says' if i == 0 else 'Another says'}: {sentence}"
             parts.append(f"{_as_sentence(sentence)} [{cand.passage.n}]")
         prefix = "The articles differ on this. " if disagree else ""
         return Draft(text=prefix + " ".join(parts), quotes=quotes)
@@ -306,6 +309,8 @@ def holds_wanted(text: str, query: Query, previous_terms: frozenset[str] = froze
             names = _names(text, query.text, single_words=query.wants is Wants.place)
             if PERSON_ASK.search(query.text) and query.wants is Wants.entity:
                 return bool(_person_names(text, query.text))
+            if query.wants is Wants.entity:  # "who ...": a place is not an answer
+                names = [n for n in names if not set(n.lower().split()) & PLACE_WORDS]
             if ORG_ASK.search(query.text):
                 return any(_is_org(n) for n in names)
             return bool(names)
@@ -335,6 +340,9 @@ ORG_WORDS = set(
     "army front group brigade taliban movement organisation organization ministry agency company corporation "
     "division unit force forces council committee institute bank police navy mechanism".split()
 )
+
+
+PLACE_WORDS = set("airport province city port dam district town valley region street road".split())
 
 
 def _is_org(name: str) -> bool:

@@ -38,6 +38,7 @@ class Query:
     terms: list[str] = field(default_factory=list)
     injected: bool = False
     context: str = ""  # earlier user turns, for follow-ups
+    context_terms: list[str] = field(default_factory=list)  # words of the earlier question, for follow-ups
     focus: list[str] = field(default_factory=list)  # stems a quantity must stand next to ("how many X")
 
 
@@ -56,6 +57,7 @@ def analyse(question: str, history: list[Turn] | None = None) -> Query:
         text=text,
         wants=wants_of(text),
         terms=content_terms(text),
+        context_terms=[t for t in content_terms(context) if t not in content_terms(text)],
         focus=quantity_focus(text),
         injected=injected,
         context=context,
