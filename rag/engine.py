@@ -135,6 +135,13 @@ class Engine:
                     draft = self.extractive.generate(question, passages, history, query=query, query_vector=own_vector)
         with _timed(timings, "verify_ms"):
             checked = verify(draft, passages) if not draft.abstained else None
+        if checked is not None and not checked.citations and not degraded and self.generator is not self.extractive:
+            # An LLM answer with no verifiable citation (a truncated stream, a model ignoring the format)
+            # breaks the contract: answer extractively rather than abstain or show uncited claims.
+            log.warning("generator %s gave no verifiable citation; answering extractively", self.generator.name)
+            mode, degraded = f"{self.extractive.name} (fallback)", True
+            draft = self.extractive.generate(question, passages, history, query=query, query_vector=own_vector)
+            checked = verify(draft, passages) if not draft.abstained else None
         timings["total_ms"] = round((time.perf_counter() - started) * 1000, 2)
         answer = self._answer(query, draft, checked, passages, mode, degraded, timings, request_id)
         if streaming and (self.generator is self.extractive or (degraded and not stream_state["streamed"])):

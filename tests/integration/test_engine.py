@@ -144,6 +144,14 @@ def test_follow_up_uses_the_conversation(engine, chunk_texts: dict[str, str]) ->
         assert re.search(r"airport|karachi", citation.quote, re.I), citation.quote
 
 
+def test_follow_up_question_is_answered_by_its_own_words(engine, chunk_texts: dict[str, str]) -> None:
+    first = "How many Chinese engineers were killed in the Karachi airport bombing?"
+    history = [Turn(role="user", content=first), Turn(role="assistant", content=engine.ask(first).answer)]
+    answer = engine.ask("and who claimed it?", history=history)
+    assert_cited(answer, chunk_texts)
+    assert "liberation army" in answer.answer.lower() or "bla" in answer.answer.lower()
+
+
 def test_documents_and_status(engine, seeded_settings: Settings) -> None:
     docs = engine.documents()
     store = ChromaStore(seeded_settings)

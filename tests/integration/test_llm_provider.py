@@ -370,3 +370,24 @@ def test_engine_stream_hides_the_quotes_block(srv, llm_engine):
     assert "QUOTES" not in shown and "QUO" not in shown[-5:]
     assert srv.chat_requests[-1].body["stream"] is True
     _assert_citations_valid(final, passages_of_last(srv))
+
+
+def test_engine_answers_extractively_when_the_llm_cites_nothing(srv, llm_engine):
+    # e.g. a stream cut short before any marker, or a model that ignores the citation format
+    srv.script(Reply("The Balochistan Liberation Army claimed it, according to reports"))
+    result = llm_engine.ask(QUESTION)
+    assert result.degraded is True and result.mode.startswith("extractive")
+    assert not result.abstained and result.citations
+    _assert_citations_valid(result, {c.n: c.quote for c in result.citations})
+
+
+def test_engine_stream_uses_chunks_small_enough_to_split_the_quotes_header(srv, llm_engine):
+    from rag.schemas import Answer
+
+    from tests.support.openai_server import auto_answer
+
+    srv.script(Reply(lambda body: auto_answer(body["messages"]), chunk_chars=3))
+    items = list(llm_engine.ask_stream(QUESTION))
+    assert isinstance(items[-1], Answer) and items[-1].mode == "openai"
+    shown = "".join(i for i in items[:-1] if isinstance(i, str))
+    assert "QUOTE" not in shown and not shown.rstrip().endswith(("Q", "QU", "QUO"))
