@@ -247,6 +247,7 @@ def run_ingest_cli(
     settings: Settings, paths: list[Path], prune: bool, reindex: bool, if_stale: bool, quiet: bool
 ) -> int:
     try:
+        discover(paths)  # a missing path fails before the model loads
         ingester = Ingester(settings)
         if if_stale and not reindex and not ingester.is_stale(paths):
             print("citebot: index is up to date", file=sys.stderr)

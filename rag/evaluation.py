@@ -587,7 +587,7 @@ def judge_llm(settings: Any) -> Any:
     from rag.llm import OpenAIGenerator
 
     generator = OpenAIGenerator(settings)
-    return getattr(generator, "llm", None) or generator._llm
+    return generator.llm
 
 
 def judge_with_llm(report: EvalReport, llm: Any, chunks: dict[str, str]) -> EvalReport:

@@ -261,6 +261,11 @@ class OpenAIGenerator:
             )
         self._max_retries = settings.openai_max_retries
 
+    @property
+    def llm(self) -> Any:
+        """The llama-index LLM behind this generator (e.g. for llama-index evaluators as a judge)."""
+        return self._llm
+
     # -- Generator protocol -------------------------------------------------------------------
     def messages(self, question: str, passages: list[Passage], history: list[Turn] | None = None) -> list[Any]:
         from llama_index.core.llms import ChatMessage
