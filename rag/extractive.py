@@ -84,6 +84,7 @@ ABSTAIN_SCORE = 0.40
 # below this the best sentence is not taken as an answer
 JOIN_RATIO = 0.75
 MIN_GAIN = 0.15
+DISAGREE_RATIO = 0.5  # another article's different amount is shown down to this share of the best score
 CONTEXT_WEIGHT = 0.3  # a follow-up's inherited words count less than its own
 LIST_JOIN_RATIO = 0.85  # for "which forces ...": another sentence naming something new joins above this share
 TYPED_RATIO = 0.75  # a sentence holding the asked-for kind may lead if it scores this share of the best
@@ -236,8 +237,18 @@ class ExtractiveGenerator:
         covered = set(content_terms(best.text))
         many = asks_for_list(query.text)
         for other in candidates[1:]:
-            if len(chosen) >= MAX_SENTENCES or other.score < best.score * JOIN_RATIO:
+            if len(chosen) >= MAX_SENTENCES:
                 break
+            if other.score < best.score * JOIN_RATIO:
+                # further down, only another article's different amount of the same kind may join:
+                # "$65bn" in one, "$60bn" in another is a disagreement the reader must see
+                if (
+                    query.wants is Wants.number
+                    and other.score >= best.score * DISAGREE_RATIO
+                    and _disagrees(other, chosen)
+                ):
+                    chosen.append(other)
+                continue
             if not many and any(other.passage.doc_id == c.passage.doc_id for c in chosen):
                 continue
             if any(_same_text(other.text, c.text) for c in chosen):
@@ -247,6 +258,8 @@ class ExtractiveGenerator:
                 self.idf(t) for t in query.terms
             )
             gives_figure = query.wants in (Wants.number, Wants.date) and other.holds_wanted
+            if gives_figure and query.wants is Wants.number and _amounts(best.text):
+                gives_figure = bool(_amounts(best.text).keys() & _amounts(other.text).keys())  # same kind of amount
             new_names = (
                 many
                 and other.score >= best.score * LIST_JOIN_RATIO
@@ -268,12 +281,7 @@ class ExtractiveGenerator:
     def _draft(self, chosen: list[Candidate], query: Query) -> Draft:
         quotes: dict[int, list[str]] = {}
         parts = []
-        figures = [set(_figures(c.text)) for c in chosen]
-        disagree = (
-            query.wants in (Wants.number, Wants.date)
-            and len(chosen) > 1
-            and any(f and figures[0] and not (f & figures[0]) for f in figures[1:])
-        )
+        disagree = query.wants is Wants.number and any(_disagrees(c, chosen[:i]) for i, c in enumerate(chosen) if i)
         for i, cand in enumerate(chosen):
             if cand.leans_on_previous and not disagree:
                 previous = self._previous_sentence(cand)
@@ -401,10 +409,28 @@ def asks_for_list(text: str) -> bool:
     return bool(LIST_ASK.search(text))
 
 
-def _figures(text: str) -> list[str]:
-    found = re.findall(r"\$?\d[\d,.]*\s*(?:bn|billion|million|m|kg|%)?", text)
-    found += [w for w in words(text) if w in NUMBER_WORDS]
-    return [f.strip().lower() for f in found]
+UNIT_CLASSES = {
+    "money": re.compile(r"[$£€]\s?\d[\d,.]*\s*(?:bn|billion|million|m)?|\d[\d,.]*\s*(?:bn|billion|million)\b", re.I),
+    "weight": re.compile(r"\d[\d,.]*\s*(?:kg|kilograms?|pounds|lbs|tons?|tonnes?)\b", re.I),
+}
+
+
+def _amounts(text: str) -> dict[str, set[str]]:
+    found = {}
+    for unit, pattern in UNIT_CLASSES.items():
+        values = {re.sub(r"[^\d.]", "", m) for m in pattern.findall(text)}
+        if values:
+            found[unit] = values
+    return found
+
+
+def _disagrees(cand: Candidate, chosen: list[Candidate]) -> bool:
+    """Another article giving an amount of the same kind (money, weight) that no chosen sentence gives."""
+    if any(cand.passage.doc_id == c.passage.doc_id for c in chosen):
+        return False
+    mine = _amounts(cand.text)
+    theirs = [_amounts(c.text) for c in chosen]
+    return any(unit in other and not (values & other[unit]) for unit, values in mine.items() for other in theirs)
 
 
 def _same_text(a: str, b: str) -> bool:
