@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     prompts_dir: Path | None = Field(None, description="Folder of prompt files; unset = the repo's prompts/.")
 
     # answering
-    top_k: int = Field(6, ge=1, le=50, description="Passages handed to the generator.")
+    top_k: int = Field(8, ge=1, le=50, description="Passages handed to the generator.")
     max_question_chars: int = Field(2000, ge=1)
 
     # HTTP service
