@@ -315,6 +315,10 @@ def holds_wanted(text: str, query: Query, previous_terms: frozenset[str] = froze
             return any(m in lowered for m in MONTHS) or bool(DATE_PHRASES.search(text))
         case Wants.entity | Wants.place:
             names = _names(text, query.text, single_words=query.wants is Wants.place)
+            kind = PLACE_KIND.search(query.text)
+            if kind:  # "which airport ...": the name must be one of that kind ("Jinnah International Airport")
+                word = kind.group(1).lower().rstrip("s")
+                names = [n for n in names if word in n.lower() or re.search(rf"{re.escape(n)}\s+{word}", text, re.I)]
             if PERSON_ASK.search(query.text) and query.wants is Wants.entity:
                 return bool(_person_names(text, query.text))
             if query.wants is Wants.entity:  # "who ...": a place is not an answer
@@ -350,6 +354,7 @@ ORG_WORDS = set(
 )
 
 
+PLACE_KIND = re.compile(r"\bwhich (airport|port|dam|university)s?\b", re.I)  # kinds whose names carry the kind
 PLACE_WORDS = set("airport province city port dam district town valley region street road".split())
 
 
