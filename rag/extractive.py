@@ -280,22 +280,28 @@ class ExtractiveGenerator:
 
     def _draft(self, chosen: list[Candidate], query: Query) -> Draft:
         quotes: dict[int, list[str]] = {}
-        parts = []
+        parts: list[tuple[str, list[int]]] = []  # (sentence, passage numbers citing it)
         disagree = query.wants is Wants.number and any(_disagrees(c, chosen[:i]) for i, c in enumerate(chosen) if i)
         for i, cand in enumerate(chosen):
+            quotes.setdefault(cand.passage.n, []).append(cand.text)
+            if i and query.wants is Wants.number and not disagree and _same_quantity(cand.text, chosen[0].text):
+                # another article agrees on the figure: cite it on the lead sentence instead of repeating it
+                if cand.passage.n not in parts[0][1]:
+                    parts[0][1].append(cand.passage.n)
+                continue
             if cand.leans_on_previous and not disagree:
                 previous = self._previous_sentence(cand)
                 if previous and all(previous != c.text for c in chosen):
-                    quotes.setdefault(cand.passage.n, []).append(previous)
-                    parts.append(f"{_as_sentence(previous)} [{cand.passage.n}]")
-            quotes.setdefault(cand.passage.n, []).append(cand.text)
+                    quotes[cand.passage.n].append(previous)
+                    parts.append((previous, [cand.passage.n]))
             sentence = cand.text
             if disagree:
                 # which source says what is carried by the [n] marker; titles stay out of the claim text
                 sentence = f"{'One article says' if i == 0 else 'Another says'}: {sentence}"
-            parts.append(f"{_as_sentence(sentence)} [{cand.passage.n}]")
+            parts.append((sentence, [cand.passage.n]))
         prefix = "The articles differ on this. " if disagree else ""
-        return Draft(text=prefix + " ".join(parts), quotes=quotes)
+        text = " ".join(f"{_as_sentence(sentence)} {''.join(f'[{n}]' for n in ns)}" for sentence, ns in parts)
+        return Draft(text=prefix + text, quotes=quotes)
 
 
 def holds_wanted(text: str, query: Query, previous_terms: frozenset[str] = frozenset()) -> bool:
@@ -436,6 +442,14 @@ def _disagrees(cand: Candidate, chosen: list[Candidate]) -> bool:
     mine = _amounts(cand.text)
     theirs = [_amounts(c.text) for c in chosen]
     return any(unit in other and not (values & other[unit]) for unit, values in mine.items() for other in theirs)
+
+
+def _quantities(text: str) -> set[str]:
+    return {t for t in words(text) if (DIGITS.search(t) and not YEAR.fullmatch(t)) or t in NUMBER_WORDS}
+
+
+def _same_quantity(a: str, b: str) -> bool:
+    return bool(_quantities(a) & _quantities(b))
 
 
 def _same_text(a: str, b: str) -> bool:
