@@ -8,6 +8,7 @@ sentence records are written before the chunks, so a document whose chunks are c
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import time
@@ -16,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from llama_index.core import Document
-from llama_index.core.ingestion import IngestionPipeline
 from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import MetadataMode, TextNode
 
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 CHUNK_TOKENS = 230  # word pieces incl. the title line; + [CLS]/[SEP] stays under the model's 256
 CHUNK_OVERLAP = 20
+FIRST_GROUP_CHUNKS = 8  # chunks embedded together before the first write (doubles per group)
+EMBED_GROUP_CHUNKS = 64  # chunks (from several documents) embedded together once the run is going
 META_KEYS = (
     "doc_id",
     "source",
@@ -76,6 +78,15 @@ class IngestReport:
         return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
 
+@dataclass
+class _Pending:
+    """A document chunked and waiting for its vectors."""
+
+    doc: LoadedDocument
+    nodes: list[TextNode]
+    replaces: bool  # an older version of it is in the index
+
+
 class Ingester:
     def __init__(self, settings: Settings, embedder: Embedder | None = None, store: ChromaStore | None = None) -> None:
         self.settings = settings
@@ -86,7 +97,9 @@ class Ingester:
             chunk_overlap=CHUNK_OVERLAP,
             tokenizer=self._word_pieces,
         )
+        self._vector_store = None
 
+    @functools.lru_cache(maxsize=8192)  # noqa: B019 - one Ingester per run; the splitter re-counts pieces
     def _word_pieces(self, text: str) -> list[int]:
         return [0] * max(self.embedder.count_tokens(text) - 2, 0)
 
@@ -96,55 +109,86 @@ class Ingester:
         if reindex:
             self.store.drop()
         self.store.open_for_write(self.embedder.name, self.embedder.dim)
+        self._vector_store = self.store.llama_vector_store()
         found = discover(paths)
         manifests = {root: load_manifest(root) for root in {root for _, root in found}}
         report.files = len(found)
         seen_sources: set[str] = set()
         bar = _progress(len(found), enabled=progress)
-        for file, root in found:
-            try:
-                doc = load_file(file, root, manifests[root])
+        # Documents are embedded in groups (fewer, fuller, length-sorted batches) and written in order.
+        # The first group is small so progress shows early; later ones grow to EMBED_GROUP_CHUNKS.
+        pending: list[_Pending] = []
+        target = FIRST_GROUP_CHUNKS
+        try:
+            for file, root in found:
+                try:
+                    doc = load_file(file, root, manifests[root])
+                except LoadError as exc:
+                    report.failed += 1
+                    report.failures.append(str(exc))
+                    print(f"citebot: skipped {exc}", file=sys.stderr)
+                    seen_sources.add(_source_of(file, root))  # a broken file is not a deleted file
+                    bar.update(1)
+                    continue
                 seen_sources.add(doc.source)
-                self._ingest_document(doc, report)
-            except LoadError as exc:
-                report.failed += 1
-                report.failures.append(str(exc))
-                print(f"citebot: skipped {exc}", file=sys.stderr)
-                seen_sources.add(_source_of(file, root))  # a broken file is not a deleted file
-            finally:
-                bar.update(1)
-        bar.close()
+                existing = self.store.document_chunks(doc.doc_id)
+                if existing and _complete(existing, doc.content_hash):
+                    report.unchanged += 1
+                    bar.update(1)
+                    continue
+                try:
+                    nodes = self._chunk(doc)
+                except CitebotError:
+                    self._write_group(pending, report, bar)  # what came before is kept, as it was one by one
+                    raise
+                pending.append(_Pending(doc, nodes, replaces=bool(existing)))
+                if sum(len(p.nodes) for p in pending) >= target:
+                    self._write_group(pending, report, bar)
+                    pending = []
+                    target = min(target * 2, EMBED_GROUP_CHUNKS)
+            self._write_group(pending, report, bar)
+        finally:
+            bar.close()
         if prune:
             report.pruned = self._prune(seen_sources)
         report.total_chunks = self.store.count()
         report.seconds = time.perf_counter() - started
         return report
 
-    def _ingest_document(self, doc: LoadedDocument, report: IngestReport) -> None:
-        existing = self.store.document_chunks(doc.doc_id)
-        if existing and _complete(existing, doc.content_hash):
-            report.unchanged += 1
+    def _write_group(self, group: list[_Pending], report: IngestReport, bar) -> None:
+        """Embed the chunks and sentences of several documents at once, then write them.
+
+        Every sentence of the group is written before any of its chunks: a document whose chunks are
+        complete has its sentences, whatever moment a kill -9 strikes.
+        """
+        if not group:
             return
-        if existing:
-            self.store.delete_document(doc.doc_id)
-        nodes = self._chunk(doc)
+        nodes = [node for item in group for node in item.nodes]
+        per_doc = [self._sentences(item.nodes) for item in group]
+        # A sentence in the chunk overlap appears twice in its document: embed each text once.
+        unique = list(dict.fromkeys(s.text for sentences in per_doc for s in sentences))
         t0 = time.perf_counter()
-        texts = [node.get_content(metadata_mode=MetadataMode.EMBED) for node in nodes]
-        vectors = self.embedder.embed_documents(texts)
-        sentences = self._sentences(nodes)
-        sentence_vectors = self.embedder.embed_documents([s.text for s in sentences])
+        vectors = self.embedder.embed_documents(
+            [node.get_content(metadata_mode=MetadataMode.EMBED) for node in nodes] + unique
+        )
         report.embed_seconds += time.perf_counter() - t0
-        for sentence, vector in zip(sentences, sentence_vectors):
-            sentence.embedding = vector
         for node, vector in zip(nodes, vectors):
             node.embedding = vector.tolist()
-        self.store.add_sentences(sentences, doc.doc_id)
-        self.store.llama_vector_store().add(nodes)
+        by_text = dict(zip(unique, vectors[len(nodes) :]))
+        for item, sentences in zip(group, per_doc):
+            if item.replaces:
+                self.store.delete_document(item.doc.doc_id)
+            for sentence in sentences:
+                sentence.embedding = by_text[sentence.text]
+            self.store.add_sentences(sentences, item.doc.doc_id)
+        self._vector_store.add(nodes)
         report.chunks += len(nodes)
-        if existing:
-            report.updated += 1
-        else:
-            report.added += 1
+        for item in group:
+            if item.replaces:
+                report.updated += 1
+            else:
+                report.added += 1
+        bar.update(len(group))
 
     def _chunk(self, doc: LoadedDocument) -> list[TextNode]:
         metadata = {
@@ -166,16 +210,18 @@ class Ingester:
             excluded_llm_metadata_keys=[k for k in metadata if k != "title"],
             metadata_template="{value}",
         )
-        nodes = IngestionPipeline(transformations=[self.splitter]).run(documents=[document])
+        nodes = self.splitter.get_nodes_from_documents([document])
         for index, node in enumerate(nodes):
             node.id_ = f"{doc.doc_id}:{doc.content_hash[:8]}:{index:04d}"
             node.metadata["chunk_index"] = index
             node.metadata["chunk_count"] = len(nodes)
             node.excluded_embed_metadata_keys = [k for k in node.metadata if k != "title"]
             node.excluded_llm_metadata_keys = [k for k in node.metadata if k != "title"]
-            tokens = self.embedder.count_tokens(node.get_content(metadata_mode=MetadataMode.EMBED))
-            if tokens > MINILM_MAX_TOKENS and self.embedder.name.startswith("all-MiniLM"):
-                raise CitebotError(f"{doc.source}: chunk {index} has {tokens} word pieces, over the model's window")
+        if self.embedder.name.startswith("all-MiniLM"):
+            texts = [node.get_content(metadata_mode=MetadataMode.EMBED) for node in nodes]
+            for index, tokens in enumerate(_count_tokens(self.embedder, texts)):
+                if tokens > MINILM_MAX_TOKENS:
+                    raise CitebotError(f"{doc.source}: chunk {index} has {tokens} word pieces, over the model's window")
         return nodes
 
     @staticmethod
@@ -213,6 +259,11 @@ class Ingester:
             if not _complete(self.store.document_chunks(doc.doc_id), doc.content_hash):
                 return True
         return False
+
+
+def _count_tokens(embedder: Embedder, texts: list[str]) -> list[int]:
+    batch = getattr(embedder, "count_tokens_batch", None)
+    return batch(texts) if batch else [embedder.count_tokens(t) for t in texts]
 
 
 def _complete(chunks: list, content_hash: str) -> bool:

@@ -46,6 +46,11 @@ class MiniLMEmbedder:
         self._tokenizer = Tokenizer.from_str(tokenizer_file.read_text(encoding="utf-8"))
         self._tokenizer.enable_truncation(max_length=MINILM_MAX_TOKENS)
         self._tokenizer.no_padding()
+        # A second, untruncated copy for counting: the embedding tokenizer truncates at 256, so its
+        # counts could never reveal a text that is too long.
+        self._counter = Tokenizer.from_str(tokenizer_file.read_text(encoding="utf-8"))
+        self._counter.no_truncation()
+        self._counter.no_padding()
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
@@ -57,7 +62,11 @@ class MiniLMEmbedder:
 
     def count_tokens(self, text: str) -> int:
         """Word pieces including [CLS]/[SEP], before truncation."""
-        return len(self._tokenizer.encode(text, add_special_tokens=True).ids) if text else 2
+        return len(self._counter.encode(text, add_special_tokens=True).ids) if text else 2
+
+    def count_tokens_batch(self, texts: list[str]) -> list[int]:
+        """`count_tokens` for many texts in one call (tokenizers encodes them in parallel)."""
+        return [len(e.ids) for e in self._counter.encode_batch(texts, add_special_tokens=True)] if texts else []
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
