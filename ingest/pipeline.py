@@ -8,7 +8,6 @@ sentence records are written before the chunks, so a document whose chunks are c
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
 import time
@@ -98,10 +97,13 @@ class Ingester:
             tokenizer=self._word_pieces,
         )
         self._vector_store = None
+        self._piece_counts: dict[str, int] = {}  # the splitter re-counts the same pieces; kept per document
 
-    @functools.lru_cache(maxsize=8192)  # noqa: B019 - one Ingester per run; the splitter re-counts pieces
     def _word_pieces(self, text: str) -> list[int]:
-        return [0] * max(self.embedder.count_tokens(text) - 2, 0)
+        count = self._piece_counts.get(text)
+        if count is None:
+            count = self._piece_counts[text] = max(self.embedder.count_tokens(text) - 2, 0)
+        return [0] * count
 
     def run(self, paths: list[Path], prune: bool = False, reindex: bool = False, progress: bool = True) -> IngestReport:
         started = time.perf_counter()
@@ -165,8 +167,9 @@ class Ingester:
             return
         nodes = [node for item in group for node in item.nodes]
         per_doc = [self._sentences(item.nodes) for item in group]
-        # A sentence in the chunk overlap appears twice in its document: embed each text once.
-        unique = list(dict.fromkeys(s.text for sentences in per_doc for s in sentences))
+        # A sentence in the chunk overlap appears twice in its document: embed it once per document
+        # (not once per group, so copies of a file, as in the benchmark corpus, are not shortcuts).
+        unique = [text for sentences in per_doc for text in dict.fromkeys(s.text for s in sentences)]
         t0 = time.perf_counter()
         vectors = self.embedder.embed_documents(
             [node.get_content(metadata_mode=MetadataMode.EMBED) for node in nodes] + unique
@@ -174,10 +177,11 @@ class Ingester:
         report.embed_seconds += time.perf_counter() - t0
         for node, vector in zip(nodes, vectors):
             node.embedding = vector.tolist()
-        by_text = dict(zip(unique, vectors[len(nodes) :]))
+        sentence_vectors = iter(vectors[len(nodes) :])
         for item, sentences in zip(group, per_doc):
             if item.replaces:
                 self.store.delete_document(item.doc.doc_id)
+            by_text = {text: next(sentence_vectors) for text in dict.fromkeys(s.text for s in sentences)}
             for sentence in sentences:
                 sentence.embedding = by_text[sentence.text]
             self.store.add_sentences(sentences, item.doc.doc_id)
@@ -210,7 +214,10 @@ class Ingester:
             excluded_llm_metadata_keys=[k for k in metadata if k != "title"],
             metadata_template="{value}",
         )
-        nodes = self.splitter.get_nodes_from_documents([document])
+        try:
+            nodes = self.splitter.get_nodes_from_documents([document])
+        finally:
+            self._piece_counts.clear()
         for index, node in enumerate(nodes):
             node.id_ = f"{doc.doc_id}:{doc.content_hash[:8]}:{index:04d}"
             node.metadata["chunk_index"] = index

@@ -71,12 +71,14 @@ class MiniLMEmbedder:
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        # Sort by length so each batch pads to similar lengths, then restore the order.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        with self._lock:
+            encodings = self._tokenizer.encode_batch(texts)
+        # Sort by word pieces so each batch pads to similar lengths, then restore the order.
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(order), self._batch_size):
             idx = order[start : start + self._batch_size]
-            out[idx] = self._embed_batch([texts[i] for i in idx])
+            out[idx] = self._embed_encodings([encodings[i] for i in idx])
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -85,8 +87,11 @@ class MiniLMEmbedder:
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         with self._lock:
             encodings = self._tokenizer.encode_batch(texts)
+        return self._embed_encodings(encodings)
+
+    def _embed_encodings(self, encodings: list[Any]) -> np.ndarray:
         width = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(texts), width), dtype=np.int64)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
         mask = np.zeros_like(ids)
         for row, enc in enumerate(encodings):
             ids[row, : len(enc.ids)] = enc.ids
