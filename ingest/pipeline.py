@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from llama_index.core import Document
+from llama_index.core.ingestion import IngestionPipeline
 from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import MetadataMode, TextNode
 
@@ -96,6 +97,9 @@ class Ingester:
             chunk_overlap=CHUNK_OVERLAP,
             tokenizer=self._word_pieces,
         )
+        # llama-index's ingestion pipeline does the chunking; embedding and writes are batched across
+        # documents below (the pipeline's own embed step would embed one document at a time)
+        self.pipeline = IngestionPipeline(transformations=[self.splitter], disable_cache=True)  # bounded memory
         self._vector_store = None
         self._piece_counts: dict[str, int] = {}  # the splitter re-counts the same pieces; kept per document
 
@@ -215,7 +219,7 @@ class Ingester:
             metadata_template="{value}",
         )
         try:
-            nodes = self.splitter.get_nodes_from_documents([document])
+            nodes = self.pipeline.run(documents=[document], show_progress=False)
         finally:
             self._piece_counts.clear()
         for index, node in enumerate(nodes):
