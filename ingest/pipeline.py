@@ -182,13 +182,17 @@ class Ingester:
         for node, vector in zip(nodes, vectors):
             node.embedding = vector.tolist()
         sentence_vectors = iter(vectors[len(nodes) :])
+        all_sentences: list[StoredSentence] = []
+        doc_ids: list[str] = []
         for item, sentences in zip(group, per_doc):
             if item.replaces:
                 self.store.delete_document(item.doc.doc_id)
             by_text = {text: next(sentence_vectors) for text in dict.fromkeys(s.text for s in sentences)}
             for sentence in sentences:
                 sentence.embedding = by_text[sentence.text]
-            self.store.add_sentences(sentences, item.doc.doc_id)
+            all_sentences += sentences
+            doc_ids += [item.doc.doc_id] * len(sentences)
+        self.store.add_sentences(all_sentences, doc_ids)  # one write for the group, before any of its chunks
         self._vector_store.add(nodes)
         report.chunks += len(nodes)
         for item in group:

@@ -160,7 +160,8 @@ class ChromaStore:
         return ChromaVectorStore(chroma_collection=collection)
 
     # -- writes ---------------------------------------------------------------------------------
-    def add_sentences(self, sentences: Sequence[StoredSentence], doc_id: str) -> None:
+    def add_sentences(self, sentences: Sequence[StoredSentence], doc_ids: Sequence[str]) -> None:
+        """Upsert sentences (of one or several documents; doc_ids[i] is sentence i's) in one write."""
         if not sentences:
             return
         with self._guard():
@@ -168,7 +169,10 @@ class ChromaStore:
                 ids=[f"{s.chunk_id}:s{s.index}" for s in sentences],
                 embeddings=np.stack([s.embedding for s in sentences]),
                 documents=[s.text for s in sentences],
-                metadatas=[{"chunk_id": s.chunk_id, "doc_id": doc_id, "index": s.index} for s in sentences],
+                metadatas=[
+                    {"chunk_id": s.chunk_id, "doc_id": doc_id, "index": s.index}
+                    for s, doc_id in zip(sentences, doc_ids, strict=True)
+                ],
             )
 
     def delete_document(self, doc_id: str) -> None:
