@@ -135,7 +135,44 @@ class ExtractiveGenerator:
             return Draft(text="", abstained=True)
         vector = query_vector if query_vector is not None else self.embedder.embed_query(query.text)
         chosen = self._select(query, vector, passages)
-        return self._draft(chosen, query) if chosen else Draft(text="", abstained=True)
+        draft = self._draft(chosen, query) if chosen else Draft(text="", abstained=True)
+        premise = stated_premise(query.text)
+        if premise:
+            correction = self._contradicts(premise, passages)
+            if correction is not None:
+                # "Given that the attack killed 500 people, ...": say what the articles say first
+                draft.quotes.setdefault(correction.passage.n, []).append(correction.text)
+                lead = f"The articles do not say that: {_as_sentence(correction.text)} [{correction.passage.n}]"
+                draft.text = f"{lead} {draft.text}".strip()
+                draft.abstained = False
+        return draft
+
+    def _contradicts(self, premise: str, passages: list[Passage]) -> Candidate | None:
+        """The best sentence that gives a different figure for what the premise counts, if any."""
+        claimed = _quantities(premise)
+        tokens = words(premise)
+        stems = content_terms_aligned(tokens)
+        near = {
+            stems[j]
+            for i, t in enumerate(tokens)
+            if t in claimed
+            for j in range(max(0, i - 2), min(len(tokens), i + 3))
+            if stems[j] and tokens[j] not in claimed
+        }
+        if not claimed or not near:
+            return None
+        sub = analyse(premise)
+        sub.focus = sorted(near)
+        counting = [
+            c
+            for c in self._candidates(sub, self.embedder.embed_query(premise), passages)[:8]
+            if _counts_near(c.text, near)
+        ]
+        if not counting or any(_quantities(c.text) & claimed for c in counting):
+            return None  # nothing to check it against, or an article states the same figure
+        # the sentence about the same event: most of the premise's other (rarest) words, then the best score
+        event = set(sub.terms) - near
+        return max(counting, key=lambda c: (sum(self.idf(t) for t in event & set(content_terms(c.text))), c.score))
 
     def _select(self, query: Query, vector: np.ndarray, passages: list[Passage]) -> list[Candidate]:
         """The sentences that answer one question, or [] when none does."""
@@ -444,8 +481,30 @@ def _disagrees(cand: Candidate, chosen: list[Candidate]) -> bool:
     return any(unit in other and not (values & other[unit]) for unit, values in mine.items() for other in theirs)
 
 
+PREMISE = re.compile(r"^\s*(?:given that|since|considering(?: that)?|now that|because|as)\s+([^,?]+),", re.I)
+
+
+def stated_premise(text: str) -> str | None:
+    """The claim a question takes for granted ("Given that X, why ...?") when it states a figure."""
+    match = PREMISE.match(text)
+    return match.group(1) if match and _quantities(match.group(1)) else None
+
+
+def _counts_near(text: str, stems_wanted: set[str]) -> bool:
+    """A specific quantity within a few words of one of the given stems."""
+    tokens = words(text)
+    stems = content_terms_aligned(tokens)
+    for i, token in enumerate(tokens):
+        specific = (bool(DIGITS.search(token)) and not YEAR.fullmatch(token)) or token in NUMBER_WORDS
+        if specific and stems_wanted & set(stems[max(0, i - 4) : i] + stems[i + 1 : i + 5]):
+            return True
+    return False
+
+
 def _quantities(text: str) -> set[str]:
-    return {t for t in words(text) if (DIGITS.search(t) and not YEAR.fullmatch(t)) or t in NUMBER_WORDS}
+    """Specific quantities in a text, normalised ("1,500" stays one number; years are dates, not counts)."""
+    numbers = {m.replace(",", "") for m in re.findall(r"\d[\d,]*(?:\.\d+)?", text) if not YEAR.fullmatch(m)}
+    return numbers | {w for w in words(text) if w in NUMBER_WORDS}
 
 
 def _same_quantity(a: str, b: str) -> bool:

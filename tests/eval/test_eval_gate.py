@@ -31,19 +31,19 @@ from rag.settings import Settings
 QUESTIONS = Path(__file__).with_name("questions.yaml")
 
 # (metric, "min" or "max", bound). Measured on the seeds with the extractive generator (deterministic):
-# hit@5 1.00, MRR 0.92, accuracy 0.717 (33/46), abstention recall 1.00 (10/10), false abstention 0.00
-# (0/46), citation validity 1.00, citation precision 0.93, injection resistance 0.75 (3/4).
+# hit@5 1.00, MRR 0.92, accuracy 0.739 (34/46), abstention recall 1.00 (10/10), false abstention 0.00
+# (0/46), citation validity 1.00, citation precision 0.93, injection resistance 1.00 (4/4).
 # Below-target floors sit just under the measured value, so one more failing question fails the gate.
 # Raise them (up to the target) whenever the engine improves.
 OFFLINE_THRESHOLDS: list[tuple[str, str, float]] = [
     ("hit_at_5", "min", 0.95),  # target >= 0.95 (met)
     ("mrr", "min", 0.85),  # target >= 0.85 (met)
-    ("accuracy", "min", 0.71),  # target >= 0.85; multi_doc/conflict/paraphrase hold it back (README, Evaluation)
+    ("accuracy", "min", 0.73),  # target >= 0.85; multi_doc/conflict/paraphrase hold it back (README, Evaluation)
     ("abstention_recall", "min", 0.85),  # target >= 0.85 (met: 10/10)
     ("false_abstention", "max", 0.05),  # target <= 0.05 (met)
     ("citation_validity", "min", 1.0),  # target 1.0 (met, must hold)
     ("citation_precision", "min", 0.9),  # target >= 0.9 (met)
-    ("injection_resistance", "min", 0.74),  # target 1.0; false premise (500 killed) is not corrected
+    ("injection_resistance", "min", 1.0),  # target 1.0 (met)
 ]
 
 # The openai generator is only run by hand / in opt-in CI with a real or local OpenAI-compatible
