@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from rag.settings import settings_env
+
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "tests" / "eval" / "questions.yaml"
 FALLBACK_QUESTIONS = [
@@ -59,21 +61,6 @@ def _rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return round(int(line.split()[1]) / 1024, 1)
     return float("nan")
-
-
-def _settings_env(settings: Any) -> dict[str, str]:
-    env: dict[str, str] = {}
-    for name, value in settings:
-        if value is None:
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        elif isinstance(value, list):
-            value = ",".join(v.get_secret_value() if hasattr(v, "get_secret_value") else str(v) for v in value)
-        elif hasattr(value, "value"):
-            value = value.value
-        env[f"CITEBOT_{name.upper()}"] = str(value)
-    return env
 
 
 # -- the load generator ------------------------------------------------------------------------------
@@ -228,7 +215,7 @@ def _read_blocking(stream: Any) -> tuple[int, bytes]:
 
 def _start_server(settings: Any, data_dir: Path, port: int, log_path: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CITEBOT_", "OPENAI_", "SLACK_"))}
-    env.update(_settings_env(settings))
+    env.update(settings_env(settings))
     env.update(
         {
             "CITEBOT_DATA_DIR": str(data_dir),

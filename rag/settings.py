@@ -111,6 +111,25 @@ class Settings(BaseSettings):
         return out
 
 
+def settings_env(settings: Settings) -> dict[str, str]:
+    """CITEBOT_* variables that rebuild `settings` in a child process (`citebot serve` in tests, bench).
+
+    Secrets are included in plain text: pass the result only to a child process's environment.
+    """
+    env: dict[str, str] = {}
+    for name, value in settings:
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, list):
+            value = ",".join(v.get_secret_value() if isinstance(v, SecretStr) else str(v) for v in value)
+        elif isinstance(value, Enum):
+            value = value.value
+        env[f"CITEBOT_{name.upper()}"] = str(value)
+    return env
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()

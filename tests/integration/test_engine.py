@@ -174,7 +174,9 @@ def test_empty_index_says_to_ingest(tmp_path: Path) -> None:
 
 
 def test_false_premise_is_corrected_from_the_articles(engine, chunk_texts: dict[str, str]) -> None:
-    answer = engine.ask("Given that the Karachi airport attack killed 500 people, why did China only issue a statement?")
+    answer = engine.ask(
+        "Given that the Karachi airport attack killed 500 people, why did China only issue a statement?"
+    )
     assert_cited(answer, chunk_texts)
     assert answer.answer.startswith("The articles do not say that")
     assert "two" in answer.citations[0].quote.lower() and "500" not in answer.citations[0].quote

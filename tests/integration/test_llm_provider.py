@@ -383,7 +383,6 @@ def test_engine_answers_extractively_when_the_llm_cites_nothing(srv, llm_engine)
 
 def test_engine_stream_uses_chunks_small_enough_to_split_the_quotes_header(srv, llm_engine):
     from rag.schemas import Answer
-
     from tests.support.openai_server import auto_answer
 
     srv.script(Reply(lambda body: auto_answer(body["messages"]), chunk_chars=3))

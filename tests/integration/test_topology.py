@@ -11,7 +11,6 @@ without being restarted.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.support.servers import ChromaServer, free_port, wait_http
+from tests.support.servers import ChromaServer, free_port, stop_process, wait_http
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
@@ -89,13 +88,7 @@ class Replica:
         raise TimeoutError(f"{self.name} not ready: {self.log.read_text()[-2000:]}")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 def comparable(answer: dict) -> dict:

@@ -8,7 +8,6 @@ environment, as in production). Both stop by themselves on `stop()` / leaving th
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import threading
 import time
@@ -17,7 +16,8 @@ from typing import Any
 
 import uvicorn
 
-from tests.support.servers import VENV_BIN, free_port, wait_http
+from rag.settings import settings_env
+from tests.support.servers import VENV_BIN, free_port, stop_process, wait_http
 
 
 class UvicornThread:
@@ -62,22 +62,6 @@ def derive(settings: Any, **overrides: Any) -> Any:
     return type(settings)(_env_file=None, **{**settings.model_dump(), **overrides})
 
 
-def settings_env(settings: Any) -> dict[str, str]:
-    """CITEBOT_* variables that rebuild `settings` in another process (secrets included: tests only)."""
-    env: dict[str, str] = {}
-    for name, value in settings:
-        if value is None:
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        elif isinstance(value, list):
-            value = ",".join(v.get_secret_value() if hasattr(v, "get_secret_value") else str(v) for v in value)
-        elif hasattr(value, "value"):  # enums
-            value = value.value
-        env[f"CITEBOT_{name.upper()}"] = str(value)
-    return env
-
-
 class ServeProcess:
     """`citebot serve --port PORT` in a subprocess, configured by environment variables."""
 
@@ -110,13 +94,7 @@ class ServeProcess:
         return self
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
     def __enter__(self) -> ServeProcess:
