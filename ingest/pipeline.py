@@ -157,6 +157,8 @@ class Ingester:
             bar.close()
         if prune:
             report.pruned = self._prune(seen_sources)
+        if report.added or report.updated or report.pruned:
+            self.store.mark_changed()  # running engines pick the change up without reading every chunk
         report.total_chunks = self.store.count()
         report.seconds = time.perf_counter() - started
         return report

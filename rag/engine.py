@@ -33,7 +33,7 @@ class Engine:
         self.settings = settings
         self.embedder = embedder
         self.store = store
-        self.retriever = HybridRetriever(store, embedder, settings.data_dir)
+        self.retriever = HybridRetriever(store, embedder, settings.data_dir, refresh_s=settings.index_refresh_s)
         self.extractive = ExtractiveGenerator(
             embedder,
             store.sentences_for,

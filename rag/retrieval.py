@@ -29,7 +29,6 @@ RRF_K = 60
 DENSE_WEIGHT = 0.6
 KEYWORD_WEIGHT = 1.0
 CANDIDATES = 20  # from each retriever before fusion
-FRESHNESS_CHECK_S = 5.0  # how often to look for re-ingested chunks
 
 
 @dataclass
@@ -50,11 +49,13 @@ class Snapshot:
 
 
 class HybridRetriever:
-    def __init__(self, store: ChromaStore, embedder: Embedder, cache_dir: Path) -> None:
+    def __init__(self, store: ChromaStore, embedder: Embedder, cache_dir: Path, refresh_s: float = 5.0) -> None:
+        self.refresh_s = refresh_s  # how often to look for re-ingested chunks
         self.store = store
         self.embedder = embedder
         self.cache_dir = cache_dir
         self._snapshot: Snapshot | None = None
+        self._token = ""
         self._checked_at = 0.0
         self._lock = threading.Lock()
 
@@ -62,14 +63,18 @@ class HybridRetriever:
     def snapshot(self) -> Snapshot:
         """The chunk list + BM25 index, refreshed when the store's content changed."""
         now = time.monotonic()
-        if self._snapshot is not None and now - self._checked_at < FRESHNESS_CHECK_S:
+        if self._snapshot is not None and now - self._checked_at < self.refresh_s:
             return self._snapshot
         with self._lock:
-            if self._snapshot is None or time.monotonic() - self._checked_at >= FRESHNESS_CHECK_S:
-                chunks = self.store.all_chunks(include_text=True)
-                fingerprint = self.store.fingerprint(chunks)
-                if self._snapshot is None or self._snapshot.fingerprint != fingerprint:
-                    self._snapshot = self._build(fingerprint, chunks)
+            if self._snapshot is None or time.monotonic() - self._checked_at >= self.refresh_s:
+                # reading every chunk takes seconds at 100k chunks: only when the cheap token moved
+                token = self.store.change_token()
+                if self._snapshot is None or token != self._token:
+                    chunks = self.store.all_chunks(include_text=True)
+                    fingerprint = self.store.fingerprint(chunks)
+                    if self._snapshot is None or self._snapshot.fingerprint != fingerprint:
+                        self._snapshot = self._build(fingerprint, chunks)
+                    self._token = token
                 self._checked_at = time.monotonic()
             return self._snapshot
 

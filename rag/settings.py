@@ -55,6 +55,7 @@ class Settings(BaseSettings):
 
     # answering
     top_k: int = Field(8, ge=1, le=50, description="Passages handed to the generator.")
+    index_refresh_s: float = Field(5.0, ge=0, description="How often a running engine looks for re-ingested chunks.")
     max_question_chars: int = Field(2000, ge=1)
 
     # HTTP service

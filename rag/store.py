@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -244,6 +245,28 @@ class ChromaStore:
             StoredSentence(m["chunk_id"], int(m["index"]), t, np.asarray(e, dtype=np.float32))
             for t, m, e in zip(page["documents"], page["metadatas"], page["embeddings"])
         ]
+
+    def mark_changed(self) -> None:
+        """Record in the collection that its content changed (read by change_token in every process)."""
+        collection = self._collection(create=False)
+        if collection is None:
+            return
+        with self._guard():
+            meta = {k: v for k, v in (collection.metadata or {}).items() if not k.startswith("hnsw:")}
+            meta["index_version"] = uuid.uuid4().hex[:16]
+            collection.modify(metadata=meta)  # the distance function lives in the configuration, unchanged
+
+    def change_token(self) -> str:
+        """Cheap to read (no chunk is fetched): changes when chunks are added or removed, or an ingest ends."""
+        with self._guard():
+            self._connect()
+            try:
+                collection = self._client.get_collection(self._settings.collection)  # fresh metadata
+            except Exception as exc:
+                if _is_connection_error(exc):
+                    raise
+                return "missing"
+            return f"{collection.count()}:{(collection.metadata or {}).get('index_version', '')}"
 
     def fingerprint(self, chunks: Sequence[StoredChunk] | None = None) -> str:
         """A short hash of what is indexed: changes whenever a chunk is added, removed or changed."""

@@ -185,3 +185,24 @@ def test_false_premise_is_corrected_from_the_articles(engine, chunk_texts: dict[
 def test_true_premise_is_not_contradicted(engine) -> None:
     answer = engine.ask("Since the bombing killed two Chinese engineers, what did China ask Pakistan for?")
     assert "do not say that" not in answer.answer
+
+
+def test_running_engine_sees_a_reingested_file_without_restart(tmp_path: Path, seeds_copy: Path) -> None:
+    from ingest.pipeline import ingest_paths
+    from rag.engine import build_engine
+
+    settings = Settings(_env_file=None, data_dir=tmp_path / "live", index_refresh_s=0)
+    ingest_paths(settings, [seeds_copy], progress=False)
+    engine = build_engine(settings)
+    question = "How many zebras were counted at the Gwadar port inspection?"
+    assert engine.ask(question).abstained
+    chunks_before = engine.store.count()
+    target = seeds_copy / "003_448ca12a3f98553f.txt"
+    text = target.read_text()
+    sentence = "Inspectors counted 4242 zebras at the Gwadar port inspection."
+    target.write_text(text.replace("Islamabad and Beijing", sentence + " Islamabad and Beijing", 1))
+    ingest_paths(settings, [seeds_copy], progress=False)
+    # same chunk count: only the index's change marker tells the running engine to reload
+    assert engine.store.count() == chunks_before
+    answer = engine.ask(question)  # same engine, no restart
+    assert not answer.abstained and "4242" in answer.answer
