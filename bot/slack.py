@@ -182,26 +182,14 @@ class CitebotSlack:
             return
         channel, ts, thread_ts = event["channel"], event["ts"], event.get("thread_ts")
         text = event.get("text", "")
-        if event.get("channel_type") == "im":
-            await self.answer(
-                client,
-                raw_question=text,
-                channel=channel,
-                user=user,
-                message_ts=ts,
-                reply_thread_ts=thread_ts,
-                history_thread_ts=thread_ts,
-                dm_history=thread_ts is None,
-                bot_user_id=bot_user_id,
-            )
-            return
-        if not thread_ts or thread_ts == ts:
-            return  # a top-level channel message without a mention is not for us
-        if bot_user_id and f"<@{bot_user_id}" in text:
-            return  # the app_mention event for this message answers it
-        is_ours = await asyncio.to_thread(self.store.is_bot_thread, channel, thread_ts)
-        if not is_ours:
-            return
+        is_dm = event.get("channel_type") == "im"
+        if not is_dm:
+            if not thread_ts or thread_ts == ts:
+                return  # a top-level channel message without a mention is not for us
+            if bot_user_id and f"<@{bot_user_id}" in text:
+                return  # the app_mention event for this message answers it
+            if not await asyncio.to_thread(self.store.is_bot_thread, channel, thread_ts):
+                return
         await self.answer(
             client,
             raw_question=text,
@@ -210,6 +198,7 @@ class CitebotSlack:
             message_ts=ts,
             reply_thread_ts=thread_ts,
             history_thread_ts=thread_ts,
+            dm_history=is_dm and thread_ts is None,
             bot_user_id=bot_user_id,
         )
 
