@@ -95,14 +95,7 @@ def bench_ask(tmp: Path, repeats: int) -> tuple[dict, object]:
     ingest_paths(settings, [SEEDS], progress=False)
     engine = build_engine(settings)
     questions = _questions()
-    for q in questions[:5]:  # warm caches (BM25 snapshot, onnx session)
-        engine.ask(q)
-    ours = []
-    for _ in range(repeats):
-        for q in questions:
-            t0 = time.perf_counter()
-            engine.ask(q)
-            ours.append((time.perf_counter() - t0) * 1000)
+    ours = _time_calls(engine.ask, questions, repeats)
     baseline = _baseline_ask_ms(engine, questions, repeats)
     result = {
         "ask_questions": len(questions) * repeats,
@@ -131,13 +124,18 @@ def _baseline_ask_ms(engine, questions: list[str], repeats: int) -> list[float]:
     query_engine = CitationQueryEngine.from_args(
         index, llm=MockLLM(max_tokens=64), similarity_top_k=engine.settings.top_k
     )
-    for q in questions[:5]:
-        query_engine.query(q)
+    return _time_calls(query_engine.query, questions, repeats)
+
+
+def _time_calls(ask, questions: list[str], repeats: int) -> list[float]:
+    """Milliseconds per call over the questions, `repeats` times, after warming caches on five of them."""
+    for question in questions[:5]:
+        ask(question)
     out = []
     for _ in range(repeats):
-        for q in questions:
+        for question in questions:
             t0 = time.perf_counter()
-            query_engine.query(q)
+            ask(question)
             out.append((time.perf_counter() - t0) * 1000)
     return out
 
