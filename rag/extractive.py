@@ -4,9 +4,11 @@ Sentences of the retrieved passages are scored by
   meaning (cosine of MiniLM vectors computed at ingest) + keyword coverage of the question
   + whether the sentence holds what the question asks for (a number, a date, a name, a place)
   - a penalty for sentences that only restate the question.
-The best sentence answers; sentences from other articles join it when they add or contradict a
-figure, so agreeing sources are combined and disagreeing ones are both shown. When no sentence
-holds what was asked for, it abstains instead of guessing.
+The best sentence that holds what was asked for answers; sentences from other articles join it
+when they cover more of the question or give a figure: articles agreeing on a figure are cited
+together, different amounts of the same kind are both shown. A figure the question takes for
+granted is checked against the articles. When no sentence holds what was asked for, it abstains
+instead of guessing.
 """
 
 from __future__ import annotations
@@ -49,27 +51,10 @@ PERSON_ASK = re.compile(
     rf"|\bwhich {PERSON_NOUNS}\b",
     re.I,
 )
-MONTHS = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-]
+MONTHS = (
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday"
+).split()
 DATE_PHRASES = re.compile(
     r"\b(last|this|next) (week|month|year)\b|\b(yesterday|today|ago|earlier this|since)\b|\b(19|20)\d\d\b", re.I
 )
@@ -77,18 +62,17 @@ DIGITS = re.compile(r"\d")
 YEAR = re.compile(r"\b(19|20)\d\d\b")
 PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b([A-Z][a-zA-Z’'\-]+(?:\s+(?:of|the|for|and)?\s*[A-Z][a-zA-Z’'\-]+)*)")
 
-W_COSINE, W_KEYWORD, W_PRIOR = 0.55, 0.45, 0.05
-TYPE_BONUS, TYPE_MISSING = 0.12, -0.15
-RESTATEMENT_PENALTY = -0.15
-ABSTAIN_SCORE = 0.40
-# below this the best sentence is not taken as an answer
-JOIN_RATIO = 0.75
-MIN_GAIN = 0.15
-DISAGREE_RATIO = 0.5  # another article's different amount is shown down to this share of the best score
-CONTEXT_WEIGHT = 0.3  # a follow-up's inherited words count less than its own
-LIST_JOIN_RATIO = 0.85  # for "which forces ...": another sentence naming something new joins above this share
+W_COSINE, W_KEYWORD, W_PRIOR = 0.55, 0.45, 0.05  # meaning, keyword coverage, retrieval rank
+TYPE_BONUS, TYPE_MISSING = 0.12, -0.15  # holds / lacks what the question asks for
+RESTATEMENT_PENALTY = -0.15  # a sentence that only repeats the question's words
+ABSTAIN_SCORE = 0.40  # below this the best sentence is not taken as an answer
 TYPED_RATIO = 0.75  # a sentence holding the asked-for kind may lead if it scores this share of the best
-WINDOW_SHARE = 0.8  # weight of keyword coverage counted together with the previous sentence  # share of the question's weight a joining sentence must newly cover  # other sentences within this share of the best score may join the answer
+WINDOW_SHARE = 0.8  # weight of keyword coverage counted together with the previous sentence
+CONTEXT_WEIGHT = 0.3  # a follow-up's inherited words count less than its own
+JOIN_RATIO = 0.75  # other sentences within this share of the best score may join the answer
+MIN_GAIN = 0.15  # share of the question's weight a joining sentence must newly cover
+LIST_JOIN_RATIO = 0.85  # for "which forces ...": another sentence naming something new joins above this share
+DISAGREE_RATIO = 0.5  # another article's different amount is shown down to this share of the best score
 MAX_SENTENCES = 3
 SENTENCE_CACHE_CHUNKS = 20_000
 
