@@ -370,18 +370,26 @@ class EvalReport(BaseModel):
 # ------------------------------------------------------------------------------------------------
 # Scoring
 # ------------------------------------------------------------------------------------------------
-def score_answer(
-    question: Question, answer: Answer, chunks: dict[str, str], latency_ms: float | None = None
-) -> QuestionResult:
-    """Score one Answer against one Question; `chunks` maps chunk_id -> stored chunk text."""
-    text = answer.answer or ""
-    result = QuestionResult(
+def _result_for(question: Question, **fields: Any) -> QuestionResult:
+    """A result carrying the question's identity; the scoring fills in the rest."""
+    return QuestionResult(
         id=question.id,
         type=question.type,
         question=question.question,
         expected=question.answer,
         origin=question.origin,
         scored=question.scored,
+        **fields,
+    )
+
+
+def score_answer(
+    question: Question, answer: Answer, chunks: dict[str, str], latency_ms: float | None = None
+) -> QuestionResult:
+    """Score one Answer against one Question; `chunks` maps chunk_id -> stored chunk text."""
+    text = answer.answer or ""
+    result = _result_for(
+        question,
         answer=text,
         abstained=answer.abstained,
         latency_ms=latency_ms,
@@ -456,16 +464,7 @@ def score_answer(
 
 def error_result(question: Question, error: str, latency_ms: float | None = None) -> QuestionResult:
     """A question the engine failed on: counts as wrong wherever it is scored."""
-    result = QuestionResult(
-        id=question.id,
-        type=question.type,
-        question=question.question,
-        expected=question.answer,
-        origin=question.origin,
-        scored=question.scored,
-        error=error,
-        latency_ms=latency_ms,
-    )
+    result = _result_for(question, error=error, latency_ms=latency_ms)
     if not question.scored:
         return result
     if question.answerable:
