@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 from rag.citations import verify
 from rag.embedding import Embedder, build_embedder
-from rag.errors import CitebotError, GeneratorError, IndexMissingError, QuestionError
+from rag.errors import GeneratorError, IndexMissingError, QuestionError
 from rag.extractive import ExtractiveGenerator
 from rag.passages import Draft, Generator, Passage
 from rag.question import Query, analyse
@@ -233,8 +233,5 @@ def build_engine(settings: Settings | None = None) -> Engine:
     settings = settings or Settings()
     embedder = build_embedder(settings)
     store = ChromaStore(settings)
-    try:
-        store.check_model(embedder.name, embedder.dim)
-    except CitebotError:
-        raise
+    store.check_model(embedder.name, embedder.dim)  # an index built with another model is refused up front
     return Engine(settings, embedder, store, generator=build_generator(settings))
