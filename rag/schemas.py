@@ -23,6 +23,7 @@ class Citation(BaseModel):
     chunk_id: str
     quote: str = Field(description="Verbatim text from the stored chunk that supports the claim.")
     score: float
+    section: str | None = Field(None, description="Heading path of the chunk inside its document, when known.")
 
 
 class Source(BaseModel):
@@ -31,6 +32,7 @@ class Source(BaseModel):
     title: str
     chunk_id: str
     score: float
+    section: str | None = Field(None, description="Heading path of the chunk inside its document, when known.")
 
 
 class Provenance(BaseModel):
@@ -43,6 +45,9 @@ class Provenance(BaseModel):
 
 class Answer(BaseModel):
     answer: str = Field(description="Answer text; every claim carries an [n] marker.")
+    short_answer: str | None = Field(
+        None, description="The asked-for value alone (a name, number, date), when the reader found one."
+    )
     citations: list[Citation] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list, description="All retrieved passages, ranked.")
     abstained: bool = False
@@ -57,6 +62,7 @@ class Answer(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
     provenance: Provenance
     citation_repairs: int = Field(0, description="Invalid citations dropped or repaired by the verifier.")
+    claims_removed: int = Field(0, description="Draft claims removed because no citation supported them.")
     request_id: str | None = None
 
 
