@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,9 +88,20 @@ class _Pending:
     replaces: bool  # an older version of it is in the index
 
 
+SentenceAnnotator = Callable[[list[str]], list[dict]]
+"""Sentence texts -> one flat dict (str/int/float/bool values) per sentence, stored with each sentence record."""
+
+
 class Ingester:
-    def __init__(self, settings: Settings, embedder: Embedder | None = None, store: ChromaStore | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        store: ChromaStore | None = None,
+        sentence_annotator: SentenceAnnotator | None = None,
+    ) -> None:
         self.settings = settings
+        self.sentence_annotator = sentence_annotator
         self.embedder = embedder or build_embedder(settings)
         self.store = store or ChromaStore(settings)
         self.splitter = SentenceSplitter(
@@ -194,6 +206,7 @@ class Ingester:
                 sentence.embedding = by_text[sentence.text]
             all_sentences += sentences
             doc_ids += [item.doc.doc_id] * len(sentences)
+        self._annotate(all_sentences)
         self.store.add_sentences(all_sentences, doc_ids)  # one write for the group, before any of its chunks
         self._vector_store.add(nodes)
         report.chunks += len(nodes)
@@ -203,6 +216,15 @@ class Ingester:
             else:
                 report.added += 1
         bar.update(len(group))
+
+    def _annotate(self, sentences: list[StoredSentence]) -> None:
+        if self.sentence_annotator is None or not sentences:
+            return
+        annotations = self.sentence_annotator([s.text for s in sentences])
+        if len(annotations) != len(sentences):
+            raise CitebotError(f"sentence annotator returned {len(annotations)} dicts for {len(sentences)} sentences")
+        for sentence, meta in zip(sentences, annotations):
+            sentence.meta = dict(meta or {})
 
     def _chunk(self, doc: LoadedDocument) -> list[TextNode]:
         metadata = {

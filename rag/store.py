@@ -23,6 +23,7 @@ from rag.settings import Settings
 log = logging.getLogger(__name__)
 
 GET_PAGE = 2000  # Chroma caps one get(); page through larger collections
+SENTENCE_KEYS = frozenset({"chunk_id", "doc_id", "index"})  # our own keys of a sentence record
 
 
 @dataclass
@@ -39,6 +40,7 @@ class StoredSentence:
     index: int
     text: str
     embedding: np.ndarray = field(repr=False)
+    meta: dict[str, str | int | float | bool] = field(default_factory=dict)  # annotations (sentence_annotator)
 
 
 class ChromaStore:
@@ -171,7 +173,7 @@ class ChromaStore:
                 embeddings=np.stack([s.embedding for s in sentences]),
                 documents=[s.text for s in sentences],
                 metadatas=[
-                    {"chunk_id": s.chunk_id, "doc_id": doc_id, "index": s.index}
+                    {**_annotation(s.meta), "chunk_id": s.chunk_id, "doc_id": doc_id, "index": s.index}
                     for s, doc_id in zip(sentences, doc_ids, strict=True)
                 ],
             )
@@ -242,7 +244,13 @@ class ChromaStore:
                 where={"chunk_id": {"$in": list(chunk_ids)}}, include=["embeddings", "documents", "metadatas"]
             )
         return [
-            StoredSentence(m["chunk_id"], int(m["index"]), t, np.asarray(e, dtype=np.float32))
+            StoredSentence(
+                m["chunk_id"],
+                int(m["index"]),
+                t,
+                np.asarray(e, dtype=np.float32),
+                meta={k: v for k, v in m.items() if k not in SENTENCE_KEYS},
+            )
             for t, m, e in zip(page["documents"], page["metadatas"], page["embeddings"])
         ]
 
@@ -275,6 +283,18 @@ class ChromaStore:
         for chunk in sorted(chunks, key=lambda c: c.chunk_id):
             digest.update(f"{chunk.chunk_id}:{chunk.metadata.get('content_hash', '')}\n".encode())
         return digest.hexdigest()[:16]
+
+
+def _annotation(meta: dict) -> dict[str, str | int | float | bool]:
+    """A sentence annotator's dict as Chroma metadata: flat scalars only, our own keys never overwritten."""
+    out: dict[str, str | int | float | bool] = {}
+    for key, value in (meta or {}).items():
+        if not isinstance(key, str) or key in SENTENCE_KEYS:
+            raise ValueError(f"sentence annotation key {key!r} is reserved or not a string")
+        if not isinstance(value, str | int | float | bool):
+            raise ValueError(f"sentence annotation {key!r} must be str/int/float/bool, not {type(value).__name__}")
+        out[key] = value
+    return out
 
 
 def _is_connection_error(exc: BaseException) -> bool:
