@@ -1,9 +1,11 @@
-"""Files -> clean article text with stable ids and metadata.
+"""Files -> clean article text with stable ids, metadata, section headings and code spans.
 
-.txt and .md are read as text; .html goes through trafilatura's main-text extraction. Web-page
-boilerplate that survives in scraped .txt files (navigation lines, the "More For You" block of
-unrelated stories) is dropped, not indexed: it is not part of the article, and indexing it would let
-unrelated stories answer questions about the article.
+Every format is first turned into blocks (ingest/formats.py: headings, prose, code), then joined
+into one text: blocks separated by blank lines, code fenced with ``` and kept verbatim. The offsets
+of headings and code blocks are kept so that chunks carry their section path and code is never
+split into sentences. Web-page boilerplate that survives in scraped .txt files (navigation lines,
+the "More For You" block of unrelated stories) is dropped, not indexed: it is not part of the
+article, and indexing it would let unrelated stories answer questions about the article.
 """
 
 from __future__ import annotations
@@ -14,9 +16,30 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm"}
-MAX_FILE_BYTES = 20 * 1024 * 1024
-LOADER_VERSION = "1"  # bump when cleaning changes, so unchanged files are re-ingested once
+from ingest.formats import (
+    DOCX_SUFFIXES,
+    HTML_SUFFIXES,
+    MARKDOWN_SUFFIXES,
+    PDF_SUFFIXES,
+    SUPPORTED,
+    Block,
+    Extracted,
+    FormatError,
+    decode,
+    extract_docx,
+    extract_html,
+    extract_pdf,
+    markdown_blocks,
+    text_blocks,
+)
+
+__all__ = ["SUPPORTED", "LoadError", "LoadedDocument", "load_file", "load_bytes", "doc_id_for"]
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_TITLE_CHARS = 200  # a title is embedded with every chunk: a longer one would crowd out the text
+LOADER_VERSION = "2"  # bump when cleaning changes, so unchanged files are re-ingested once
+SECTION_SEP = " > "
+CODE_FENCE = "```"
 
 # Whole lines that are site chrome, never article text.
 NAV_LINES = {
@@ -49,7 +72,7 @@ class LoadError(Exception):
 @dataclass
 class LoadedDocument:
     doc_id: str
-    source: str  # path relative to the ingested folder, posix style
+    source: str  # for display: the path relative to the ingested folder, posix style
     title: str
     text: str
     content_hash: str
@@ -58,60 +81,159 @@ class LoadedDocument:
     url: str | None = None
     dropped_lines: int = 0
     extra: dict = field(default_factory=dict)
+    key: str = ""  # the identity: resolved absolute path, or "NAME:relative/path" with --source NAME
+    sections: list[tuple[int, str]] = field(default_factory=list)  # (offset where it starts, heading path)
+    code_spans: list[tuple[int, int]] = field(default_factory=list)  # code blocks, fences included
+    heading_spans: list[tuple[int, int]] = field(default_factory=list)
+    item_spans: list[tuple[int, int]] = field(default_factory=list)  # list entries (prose without full stops)
+
+    def section_at(self, offset: int) -> str:
+        current = ""
+        for start, path in self.sections:
+            if start > offset:
+                break
+            current = path
+        return current
+
+    def non_prose(self, lo: int, hi: int) -> bool:
+        """True when [lo, hi) of the text overlaps a code block or a heading line."""
+        return any(a < hi and lo < b for a, b in self.code_spans + self.heading_spans)
 
 
-def doc_id_for(source: str) -> str:
-    """Stable across content changes, so a changed file replaces its own chunks."""
-    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
+def doc_id_for(key: str) -> str:
+    """From the identity (resolved path or --source name + relative path), stable across content changes."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
-def discover(paths: list[Path]) -> list[tuple[Path, Path]]:
-    """(file, root) pairs for every supported file under the given files/folders, sorted."""
-    found: list[tuple[Path, Path]] = []
-    for path in paths:
-        if path.is_dir():
-            for file in sorted(path.rglob("*")):
-                if file.is_file() and file.suffix.lower() in SUPPORTED and not _hidden(file, path):
-                    found.append((file, path))
-        elif path.exists():
-            found.append((path, path.parent))
-        else:
-            raise LoadError(f"{path}: no such file or folder")
-    return found
+def load_file(
+    file: Path, root: Path, manifest: dict[str, dict] | None = None, key: str | None = None, source: str | None = None
+) -> LoadedDocument:
+    return load_bytes(read_bytes(file), file, root, manifest, key=key, source=source)
 
 
-def _hidden(file: Path, root: Path) -> bool:
-    return any(part.startswith(".") for part in file.relative_to(root).parts)
-
-
-def load_file(file: Path, root: Path, manifest: dict[str, dict] | None = None) -> LoadedDocument:
-    source = file.relative_to(root).as_posix() if file != root else file.name
-    raw = _read_bytes(file)
-    suffix = file.suffix.lower()
-    if suffix in {".html", ".htm"}:
-        text, meta = _extract_html(raw, file)
-    else:
-        text, meta = _decode(raw, file), {}
-        if suffix in {".md", ".markdown"}:
-            text, meta = _markdown(text)
-    text, dropped = clean_text(text)
-    if not text.strip():
+def load_bytes(
+    raw: bytes,
+    file: Path,
+    root: Path,
+    manifest: dict[str, dict] | None = None,
+    key: str | None = None,
+    source: str | None = None,
+) -> LoadedDocument:
+    source = source or (file.relative_to(root).as_posix() if file != root else file.name)
+    key = key or str(file.resolve())
+    try:
+        extracted = _extract(raw, file.suffix.lower())
+    except FormatError as exc:
+        raise LoadError(f"{source}: {exc}") from exc
+    is_scraped_text = file.suffix.lower() not in HTML_SUFFIXES | MARKDOWN_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES
+    assembled = assemble(extracted.blocks, dedupe=is_scraped_text)
+    if not assembled.text.strip():
         raise LoadError(f"{source}: no article text left after cleaning (empty or only boilerplate)")
+    meta = extracted.meta
     entry = (manifest or {}).get(source, {})
-    title = entry.get("title") or meta.get("title") or derive_title(text)
-    date = entry.get("date") or meta.get("date") or _find_date(text)
-    content_hash = hashlib.sha256(f"{LOADER_VERSION}\n{title}\n{text}".encode()).hexdigest()
+    title = _short_title(entry.get("title") or assembled.title or meta.get("title") or derive_title(assembled.text))
+    date = entry.get("date") or meta.get("date") or _find_date(assembled.text)
+    content_hash = hashlib.sha256(f"{LOADER_VERSION}\n{title}\n{assembled.text}".encode()).hexdigest()
     return LoadedDocument(
-        doc_id=doc_id_for(source),
+        doc_id=doc_id_for(key),
         source=source,
         title=title,
-        text=text,
+        text=assembled.text,
         content_hash=content_hash,
         publisher=entry.get("publisher") or meta.get("publisher"),
         date=date,
         url=entry.get("url") or meta.get("url"),
-        dropped_lines=dropped,
+        dropped_lines=assembled.dropped,
+        key=key,
+        sections=assembled.sections,
+        code_spans=assembled.code_spans,
+        heading_spans=assembled.heading_spans,
+        item_spans=assembled.item_spans,
     )
+
+
+def prose_sentences(doc: LoadedDocument, min_words: int = 4) -> list[str]:
+    """Sentences of paragraphs (not code, headings, list entries or short label lines such as "See also").
+
+    What the sentence-quality measure counts: a prose sentence that does not end in terminal
+    punctuation was cut where it should not have been.
+    """
+    from rag.text import split_sentences
+
+    out = []
+    for lo, hi in split_sentences(doc.text):
+        sentence = doc.text[lo:hi].strip()
+        if not sentence or doc.non_prose(lo, hi) or any(a <= lo < b for a, b in doc.item_spans):
+            continue
+        if len(sentence.split()) >= min_words:
+            out.append(sentence)
+    return out
+
+
+def _extract(raw: bytes, suffix: str) -> Extracted:
+    if suffix in HTML_SUFFIXES:
+        return extract_html(raw)
+    if suffix in PDF_SUFFIXES:
+        return extract_pdf(raw)
+    if suffix in DOCX_SUFFIXES:
+        return extract_docx(raw)
+    if b"\x00" in raw[:8192]:
+        raise FormatError("binary file (NUL bytes), not text")
+    text = decode(raw)
+    if suffix in MARKDOWN_SUFFIXES:
+        return markdown_blocks(text)
+    return Extracted(text_blocks(text), {})
+
+
+@dataclass
+class Assembled:
+    text: str
+    title: str | None
+    sections: list[tuple[int, str]]
+    code_spans: list[tuple[int, int]]
+    heading_spans: list[tuple[int, int]]
+    dropped: int
+    item_spans: list[tuple[int, int]] = field(default_factory=list)
+
+
+def assemble(blocks: list[Block], dedupe: bool = False) -> Assembled:
+    """Blocks -> one text (blank lines between blocks, code fenced), dropping site chrome."""
+    parts: list[str] = []
+    offset = 0
+    sections: list[tuple[int, str]] = []
+    code_spans: list[tuple[int, int]] = []
+    heading_spans: list[tuple[int, int]] = []
+    item_spans: list[tuple[int, int]] = []
+    path: list[tuple[int, str]] = []
+    seen: set[str] = set()
+    dropped = 0
+    title = None
+    for index, block in enumerate(blocks):
+        if block.kind != "code":
+            key = block.text.lower()
+            if TRAILER_MARKERS.match(block.text):
+                dropped += sum(1 for rest in blocks[index:] if rest.kind != "code")
+                break
+            if key in NAV_LINES or (dedupe and key in seen and len(block.text) < 200):
+                dropped += 1
+                continue
+            seen.add(key)
+        text = f"{CODE_FENCE}\n{block.text}\n{CODE_FENCE}" if block.kind == "code" else block.text
+        if parts:
+            offset += 2
+        if block.kind == "heading":
+            if title is None and not parts and block.level <= 1 or (title is None and block.level == 1):
+                title = block.text
+            path = [(level, words) for level, words in path if level < block.level] + [(block.level, block.text)]
+            sections.append((offset, SECTION_SEP.join(words for _, words in path)))
+            heading_spans.append((offset, offset + len(text)))
+        elif block.kind == "code":
+            code_spans.append((offset, offset + len(text)))
+        elif block.kind == "item":
+            item_spans.append((offset, offset + len(text)))
+        parts.append(text)
+        offset += len(text)
+    return Assembled("\n\n".join(parts), title, sections, code_spans, heading_spans, dropped, item_spans)
 
 
 def load_manifest(root: Path) -> dict[str, dict]:
@@ -126,95 +248,42 @@ def load_manifest(root: Path) -> dict[str, dict]:
     return {item["file"]: item for item in data.get("documents", []) if "file" in item}
 
 
-def _read_bytes(file: Path) -> bytes:
+def read_bytes(file: Path) -> bytes:
     try:
         size = file.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise LoadError(f"{file}: {size} bytes is over the {MAX_FILE_BYTES} byte limit")
+            raise LoadError(f"{file.name}: {size} bytes is over the {MAX_FILE_BYTES} byte limit")
         raw = file.read_bytes()
     except PermissionError as exc:
-        raise LoadError(f"{file}: not readable (permission denied)") from exc
+        raise LoadError(f"{file.name}: not readable (permission denied)") from exc
     except OSError as exc:
-        raise LoadError(f"{file}: not readable ({exc.strerror or exc})") from exc
+        raise LoadError(f"{file.name}: not readable ({exc.strerror or exc})") from exc
     if not raw.strip():
-        raise LoadError(f"{file}: empty file")
-    if b"\x00" in raw[:8192]:
-        raise LoadError(f"{file}: binary file (NUL bytes), not text")
+        raise LoadError(f"{file.name}: empty file")
     return raw
 
 
-def _decode(raw: bytes, file: Path) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise LoadError(f"{file}: not UTF-8 text (byte {exc.start}); convert it to UTF-8 and ingest again") from exc
-
-
-def _extract_html(raw: bytes, file: Path) -> tuple[str, dict]:
-    import trafilatura
-
-    html = _decode(raw, file)
-    result = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=False)
-    if result is None:
-        raise LoadError(f"{file}: no main text found in the HTML")
-    data = result.as_dict() if hasattr(result, "as_dict") else dict(result)
-    text = data.get("text") or ""
-    meta = {
-        "title": data.get("title"),
-        "date": data.get("date"),
-        "publisher": data.get("sitename") or data.get("hostname"),
-        "url": data.get("url"),
-    }
-    return text, meta
-
-
-def _markdown(text: str) -> tuple[str, dict]:
-    """Keep the words, drop markdown syntax that would otherwise be embedded and quoted."""
-    title = None
-    lines = []
-    for line in text.splitlines():
-        heading = re.match(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$", line)
-        if heading:
-            line = heading.group(1)
-        line = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", line)  # images -> alt text
-        line = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", line)  # links -> text
-        line = re.sub(r"(\*\*|__|`)", "", line)
-        line = re.sub(r"^\s*([-*+]|\d+\.)\s+", "", line)
-        line = re.sub(r"^\s*>\s?", "", line)
-        if heading:
-            title = title or line.strip()  # the heading's words, without emphasis/link syntax
-        lines.append(line)
-    return "\n".join(lines), {"title": title}
-
-
 def clean_text(text: str) -> tuple[str, int]:
-    """Drop navigation lines, repeated headline lines and trailing unrelated-story blocks.
+    """Drop navigation lines, repeated headline lines and trailing unrelated-story blocks (plain text).
 
     Returns the cleaned text (paragraphs separated by blank lines) and how many lines were dropped.
     """
-    kept: list[str] = []
-    seen: set[str] = set()
-    dropped = 0
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    for index, line in enumerate(lines):
-        stripped = " ".join(line.split())
-        if TRAILER_MARKERS.match(stripped):
-            dropped += sum(1 for rest in lines[index:] if rest.strip())
-            break
-        if not stripped:
-            continue
-        key = stripped.lower()
-        if key in NAV_LINES or (key in seen and len(stripped) < 200):
-            dropped += 1
-            continue
-        seen.add(key)
-        kept.append(stripped)
-    return "\n\n".join(kept), dropped
+    assembled = assemble(text_blocks(text), dedupe=True)
+    return assembled.text, assembled.dropped
+
+
+def _short_title(title: str) -> str:
+    title = " ".join(title.split())
+    if len(title) <= MAX_TITLE_CHARS:
+        return title
+    return title[:MAX_TITLE_CHARS].rsplit(" ", 1)[0] + "…"
 
 
 def derive_title(text: str) -> str:
     """A headline-like first line, else the first sentence, shortened on a word boundary."""
     first = text.split("\n", 1)[0].strip()
+    if first.startswith(CODE_FENCE):
+        first = next((p for p in text.split("\n\n") if not p.startswith(CODE_FENCE)), first)
     if len(first) <= 120 and not first.endswith((".", "!", "?")):
         return first
     sentence = re.split(r"(?<=[.!?])\s", first, maxsplit=1)[0]

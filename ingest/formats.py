@@ -1,0 +1,395 @@
+"""File bytes -> structured blocks (headings, prose, code) for every format users have.
+
+HTML goes through trafilatura (main text, boilerplate dropped) after permalink marks are removed and
+code blocks are lifted out of quotes, so that its XML output keeps headings, paragraphs and code
+apart. PDF is read with pdfminer.six (chosen by measurement, see README), DOCX with python-docx.
+Text is decoded from UTF-8, else the declared charset (HTML), else charset-normalizer's guess.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+TEXT_SUFFIXES = {".txt", ".text"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+PDF_SUFFIXES = {".pdf"}
+DOCX_SUFFIXES = {".docx"}
+SUPPORTED = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES
+
+PERMALINK_MARKS = "¶\uf0c1#🔗"  # Sphinx "¶", font-icon links, "#" anchors that some generators append
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
+_XML_ENCODING = re.compile(rb"""^<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_\-.]+)""", re.I)
+CODE_TOKEN = "QQCITEBOTCODE"
+_CODE_TOKEN_RE = re.compile(CODE_TOKEN + r"(\d+)X")
+_TERMINAL = ('.', '!', '?', ':', ';', '…', '"', '”', '’', "'", ')')
+
+
+class FormatError(Exception):
+    """The file's bytes cannot be turned into text; the message says why."""
+
+
+@dataclass
+class Block:
+    kind: Literal["heading", "text", "item", "code"]  # item: a list entry (prose, often without a full stop)
+    text: str
+    level: int = 0  # heading level (1 = title)
+
+
+@dataclass
+class Extracted:
+    blocks: list[Block]
+    meta: dict
+
+
+# -- charsets ------------------------------------------------------------------------------------
+def decode(raw: bytes, declared: str | None = None) -> str:
+    """UTF-8 (with or without BOM), else the declared charset, else charset-normalizer's best guess."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    if declared:
+        try:
+            return raw.decode(_charset_alias(declared))
+        except (LookupError, UnicodeDecodeError):
+            pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw).best()
+    if best is None:
+        raise FormatError("not text in any known character set")
+    return str(best)
+
+
+def _charset_alias(name: str) -> str:
+    # browsers read iso-8859-1 and ascii as windows-1252 (WHATWG Encoding), which is a superset
+    lowered = name.strip().lower()
+    return "cp1252" if lowered in {"iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii"} else lowered
+
+
+def declared_charset(raw: bytes) -> str | None:
+    head = raw[:4096]
+    match = _XML_ENCODING.search(head) or _META_CHARSET.search(head)
+    return match.group(1).decode("ascii") if match else None
+
+
+# -- HTML ----------------------------------------------------------------------------------------
+def extract_html(raw: bytes) -> Extracted:
+    import trafilatura
+    from lxml import etree
+
+    html, codes = _prepare_html(decode(raw, declared_charset(raw)))
+    xml = trafilatura.extract(
+        html,
+        output_format="xml",
+        include_formatting=True,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        with_metadata=True,
+        favor_recall=True,
+    )
+    if not xml:
+        raise FormatError("no main text found in the HTML")
+    root = etree.fromstring(xml.encode("utf-8"))
+    main = root.find("main")
+    blocks: list[Block] = []
+    _walk(main if main is not None else root, blocks)
+    blocks = _restore_code(blocks, codes)
+    meta = {
+        "title": strip_permalinks(root.get("title") or "") or None,
+        "date": root.get("date"),
+        "publisher": root.get("sitename") or root.get("hostname"),
+        "url": root.get("source") or root.get("url"),
+    }
+    return Extracted(blocks, meta)
+
+
+def _prepare_html(html: str) -> tuple[str, list[str]]:
+    """Drop permalink anchors; swap each <pre> for a placeholder (trafilatura flattens code in lists)."""
+    import lxml.html
+
+    try:
+        doc = lxml.html.document_fromstring(html)
+    except (ValueError, lxml.etree.ParserError):
+        return html, []
+    for anchor in doc.xpath("//a[contains(concat(' ', normalize-space(@class), ' '), ' headerlink ')]"):
+        anchor.drop_tree()
+    for anchor in doc.xpath("//a[not(*)]"):
+        if (anchor.text or "").strip() and (anchor.text or "").strip() in PERMALINK_MARKS:
+            anchor.drop_tree()
+    for label in doc.xpath("//p[contains(concat(' ', normalize-space(@class), ' '), ' admonition-title ')]"):
+        _merge_label(label)
+    for quote in doc.xpath("//blockquote[.//pre]"):
+        quote.tag = "div"
+    codes: list[str] = []
+    for pre in doc.xpath("//pre"):
+        code = pre.text_content().strip("\n")
+        if not code.strip():
+            pre.drop_tree()
+            continue
+        replacement = lxml.html.Element("p")
+        replacement.text = f" {CODE_TOKEN}{len(codes)}X "
+        replacement.tail = pre.tail
+        codes.append(code)
+        pre.getparent().replace(pre, replacement)
+    return lxml.html.tostring(doc, encoding="unicode"), codes
+
+
+def _merge_label(label) -> None:
+    """"Note" / "See also" above a paragraph becomes the paragraph's lead-in ("Note: ..."), not a line."""
+    words = " ".join(label.text_content().split()).rstrip(":")
+    following = label.getnext()
+    if words and following is not None and following.tag == "p":
+        following.text = f"{words}: {following.text or ''}"
+    label.drop_tree()
+
+
+def _restore_code(blocks: list[Block], codes: list[str]) -> list[Block]:
+    """Put the verbatim code back where its placeholder landed, as a block of its own."""
+    if not codes:
+        return blocks
+    out: list[Block] = []
+    for block in blocks:
+        if CODE_TOKEN not in block.text:
+            out.append(block)
+            continue
+        for index, piece in enumerate(_CODE_TOKEN_RE.split(block.text)):
+            if index % 2:
+                out.append(Block("code", codes[int(piece)]))
+            elif piece.strip() and block.kind != "code":
+                out.append(Block(block.kind, " ".join(piece.split()), block.level))
+    return out
+
+
+def _walk(element, blocks: list[Block]) -> None:
+    for child in element:
+        tag = child.tag
+        if tag == "head":
+            level = int((child.get("rend") or "h2").lstrip("h") or 2) if (child.get("rend") or "").startswith("h") else 2
+            _add(blocks, "heading", strip_permalinks(_inline(child)), level)
+        elif tag == "code":
+            _add(blocks, "code", "".join(child.itertext()).strip("\n"))
+        elif tag in {"p", "quote"}:
+            if _is_code_paragraph(child):
+                _add(blocks, "code", "".join(child.itertext()).strip("\n"))
+            else:
+                _add(blocks, "text", _inline(child))
+        elif tag == "list":
+            _walk(child, blocks)
+        elif tag == "item":
+            rend = child.get("rend") or ""
+            if rend.startswith("dt"):  # an API signature or a term: kept verbatim, not prose
+                _add(blocks, "code", strip_permalinks(_inline(child)))
+            elif len(child) and all(c.tag in {"p", "list", "code", "quote", "table", "head"} for c in child):
+                _walk(child, blocks)
+            else:
+                _add(blocks, "item", _inline(child))
+        elif tag == "table":
+            rows = [" | ".join(_inline(cell) for cell in row) for row in child.iter("row")]
+            _add(blocks, "code", "\n".join(r for r in rows if r.strip()))
+        elif tag in {"div", "main", "doc", "section"}:
+            _walk(child, blocks)
+        elif tag not in {"graphic", "ref", "lb", "comments"}:
+            _add(blocks, "text", _inline(child))
+
+
+def _is_code_paragraph(element) -> bool:
+    return len(element) == 1 and element[0].tag == "code" and not (element.text or "").strip() and "\n" in "".join(
+        element[0].itertext()
+    )
+
+
+def _inline(element) -> str:
+    """An element's text with hard line breaks joined (HTML wraps lines where the source did)."""
+    return " ".join("".join(element.itertext()).split())
+
+
+def _add(blocks: list[Block], kind: str, text: str, level: int = 0) -> None:
+    if text.strip():
+        blocks.append(Block(kind, text if kind == "code" else text.strip(), level))  # type: ignore[arg-type]
+
+
+def strip_permalinks(text: str) -> str:
+    return text.strip().rstrip(PERMALINK_MARKS).strip()
+
+
+# -- plain text and Markdown --------------------------------------------------------------------
+def text_blocks(text: str) -> list[Block]:
+    """Paragraphs of a .txt file: blank-line separated; hard-wrapped lines joined within a paragraph.
+
+    Files that put one paragraph on each line (scraped articles) keep every line as a paragraph.
+    """
+    lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    width = _wrap_width(lines)
+    blocks: list[Block] = []
+    current: list[str] = []
+
+    def flush() -> None:
+        if current:
+            blocks.append(Block("text", " ".join(" ".join(current).split())))
+            current.clear()
+
+    for line in lines:
+        if not line:
+            flush()
+            continue
+        if current and (not width or _starts_item(line)):
+            flush()
+        current.append(line)
+        if width and len(line) < width * 0.6 and line.endswith(_TERMINAL):
+            flush()  # a short line that ends a sentence ends its paragraph
+    flush()
+    return blocks
+
+
+def _wrap_width(lines: list[str]) -> int:
+    """The wrap width when the text is hard-wrapped (lines cut at a fixed width), else 0.
+
+    Wrapped: at least three lines run on into a next line, and most of them are near one width of
+    at most 100 characters. One paragraph per line (scraped articles) has long, uneven lines.
+    """
+    continued = sorted(
+        len(line)
+        for line, nxt in zip(lines, lines[1:])
+        if line and nxt and not _starts_item(line) and not _starts_item(nxt)
+    )
+    if len(continued) < 3:
+        return 0
+    width = continued[int(len(continued) * 0.9) - 1 if len(continued) >= 10 else -1]
+    if width > 100:
+        return 0
+    near = sum(1 for n in continued if n >= 0.6 * width)
+    return width if near / len(continued) >= 0.5 else 0
+
+
+def _starts_item(line: str) -> bool:
+    return bool(re.match(r"^([-*+•]|\d+[.)])\s+", line))
+
+
+def markdown_blocks(text: str) -> Extracted:
+    """Headings, fenced/indented code kept verbatim, paragraphs joined, inline syntax dropped."""
+    blocks: list[Block] = []
+    paragraph: list[str] = []
+    fence: str | None = None
+    code: list[str] = []
+    title = None
+
+    def flush() -> None:
+        if paragraph:
+            _add(blocks, "text", _md_inline(" ".join(paragraph)))
+            paragraph.clear()
+
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if fence is not None:
+            if line.strip().startswith(fence):
+                _add(blocks, "code", "\n".join(code))
+                fence, code = None, []
+            else:
+                code.append(line)
+            continue
+        opening = re.match(r"^\s{0,3}(```+|~~~+)", line)
+        if opening:
+            flush()
+            fence = opening.group(1)
+            continue
+        heading = re.match(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$", line)
+        if heading:
+            flush()
+            words = strip_permalinks(_md_inline(heading.group(2)))
+            title = title or words
+            _add(blocks, "heading", words, len(heading.group(1)))
+        elif not line.strip():
+            flush()
+        elif _starts_item(line.strip()):
+            flush()
+            paragraph.append(re.sub(r"^\s*([-*+•]|\d+[.)])\s+", "", line))
+        else:
+            paragraph.append(re.sub(r"^\s*>\s?", "", line).strip())
+    flush()
+    if fence is not None and code:
+        _add(blocks, "code", "\n".join(code))
+    return Extracted(blocks, {"title": title})
+
+
+def _md_inline(text: str) -> str:
+    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)  # images -> alt text
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)  # links -> text
+    text = re.sub(r"(\*\*|__|`)", "", text)
+    return " ".join(text.split())
+
+
+# -- PDF and DOCX ---------------------------------------------------------------------------------
+def extract_pdf(raw: bytes) -> Extracted:
+    import io
+
+    try:
+        from pdfminer.high_level import extract_text
+        from pdfminer.pdfparser import PDFSyntaxError
+    except ImportError as exc:  # pragma: no cover - a dependency of the package
+        raise FormatError("PDF support needs pdfminer.six: pip install pdfminer.six") from exc
+    try:
+        text = extract_text(io.BytesIO(raw))
+    except PDFSyntaxError as exc:
+        raise FormatError(f"not a readable PDF ({exc})") from exc
+    except Exception as exc:  # pdfminer raises many kinds on broken files
+        raise FormatError(f"not a readable PDF ({type(exc).__name__}: {exc})") from exc
+    blocks: list[Block] = []
+    for page in text.split("\f"):
+        blocks += _pdf_paragraphs(page)
+    if not blocks:
+        raise FormatError("the PDF holds no extractable text (scanned images need OCR first)")
+    return Extracted(blocks, {})
+
+
+def _pdf_paragraphs(page: str) -> list[Block]:
+    """pdfminer separates paragraphs with blank lines; lines inside one are wrapped and are joined."""
+    out = []
+    for para in re.split(r"\n\s*\n", page):
+        lines = [line.strip() for line in para.split("\n") if line.strip()]
+        if not lines:
+            continue
+        text = lines[0]
+        for line in lines[1:]:
+            text = text[:-1] + line if text.endswith("-") and line[:1].islower() else f"{text} {line}"
+        out.append(Block("text", " ".join(text.split())))
+    return out
+
+
+def extract_docx(raw: bytes) -> Extracted:
+    import io
+    import zipfile
+
+    from docx import Document as DocxDocument
+
+    try:
+        document = DocxDocument(io.BytesIO(raw))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise FormatError(f"not a readable DOCX ({exc})") from exc
+    blocks: list[Block] = []
+    for para in document.paragraphs:
+        style = (para.style.name if para.style is not None else "") or ""
+        text = " ".join(para.text.split())
+        if not text:
+            continue
+        level = _docx_heading_level(style)
+        _add(blocks, "heading" if level else "text", text, level)
+    for table in document.tables:
+        rows = [" | ".join(" ".join(c.text.split()) for c in row.cells) for row in table.rows]
+        _add(blocks, "code", "\n".join(r for r in rows if r.strip(" |")))
+    props = document.core_properties
+    return Extracted(blocks, {"title": props.title or None, "publisher": props.author or None})
+
+
+def _docx_heading_level(style: str) -> int:
+    if style == "Title":
+        return 1
+    match = re.match(r"Heading (\d)", style)
+    return int(match.group(1)) if match else 0
+
+
+def ends_sentence(text: str) -> bool:
+    return text.rstrip().endswith(_TERMINAL)
