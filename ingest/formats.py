@@ -24,7 +24,7 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.
 _XML_ENCODING = re.compile(rb"""^<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_\-.]+)""", re.I)
 CODE_TOKEN = "QQCITEBOTCODE"
 _CODE_TOKEN_RE = re.compile(CODE_TOKEN + r"(\d+)X")
-_TERMINAL = ('.', '!', '?', ':', ';', '…', '"', '”', '’', "'", ')')
+_TERMINAL = (".", "!", "?", ":", ";", "…", '"', "”", "’", "'", ")")
 
 
 class FormatError(Exception):
@@ -140,7 +140,7 @@ def _prepare_html(html: str) -> tuple[str, list[str]]:
 
 
 def _merge_label(label) -> None:
-    """"Note" / "See also" above a paragraph becomes the paragraph's lead-in ("Note: ..."), not a line."""
+    """ "Note" / "See also" above a paragraph becomes the paragraph's lead-in ("Note: ..."), not a line."""
     words = " ".join(label.text_content().split()).rstrip(":")
     following = label.getnext()
     if words and following is not None and following.tag == "p":
@@ -169,7 +169,9 @@ def _walk(element, blocks: list[Block]) -> None:
     for child in element:
         tag = child.tag
         if tag == "head":
-            level = int((child.get("rend") or "h2").lstrip("h") or 2) if (child.get("rend") or "").startswith("h") else 2
+            level = (
+                int((child.get("rend") or "h2").lstrip("h") or 2) if (child.get("rend") or "").startswith("h") else 2
+            )
             _add(blocks, "heading", strip_permalinks(_inline(child)), level)
         elif tag == "code":
             _add(blocks, "code", "".join(child.itertext()).strip("\n"))
@@ -198,8 +200,11 @@ def _walk(element, blocks: list[Block]) -> None:
 
 
 def _is_code_paragraph(element) -> bool:
-    return len(element) == 1 and element[0].tag == "code" and not (element.text or "").strip() and "\n" in "".join(
-        element[0].itertext()
+    return (
+        len(element) == 1
+        and element[0].tag == "code"
+        and not (element.text or "").strip()
+        and "\n" in "".join(element[0].itertext())
     )
 
 

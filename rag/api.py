@@ -793,6 +793,22 @@ def create_app(settings: Settings | None = None, engine: Any = None) -> FastAPI:
             b"[" + b",".join(d.model_dump_json().encode() for d in docs) + b"]", media_type="application/json"
         )
 
+    @app.delete(
+        "/documents/{doc_id}",
+        tags=["answers"],
+        summary="Remove one document from the index",
+        responses={401: ASK_RESPONSES[401], 404: {"model": ErrorBody}, 503: ASK_RESPONSES[503]},
+    )
+    async def delete_document(doc_id: str, _principal: Annotated[str, Depends(require_key)]) -> Response:
+        if not re.fullmatch(r"[0-9a-f]{16}", doc_id):
+            raise APIError(404, "not_found", f"no document {doc_id[:40]!r}: ids are 16 hex digits, see GET /documents")
+        deadline = time.monotonic() + settings.request_timeout_s
+        engine = await _in_thread(deadline, settings, handle.get)
+        removed = await _in_thread(deadline, settings, engine.delete_document, doc_id)
+        if not removed:
+            raise APIError(404, "not_found", f"no document {doc_id}: see GET /documents")
+        return JSONResponse({"doc_id": doc_id, "chunks_removed": removed})
+
     @app.get(
         "/metrics",
         tags=["operations"],

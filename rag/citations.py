@@ -60,6 +60,7 @@ def verify(draft: Draft, passages: list[Passage]) -> Verified:
                         chunk_id=passage.chunk_id,
                         quote=quote,
                         score=passage.score,
+                        section=passage.metadata.get("section") or None,
                     )
                 )
             if numbering[key] not in claim_refs:

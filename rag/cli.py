@@ -24,12 +24,31 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("config", help="print the effective settings (secrets masked)")
 
-    ingest = sub.add_parser("ingest", help="ingest .txt/.md/.html files into the index")
+    ingest = sub.add_parser("ingest", help="ingest .txt/.md/.html/.pdf/.docx files into the index")
     ingest.add_argument("paths", nargs="+", type=Path, help="files or folders")
-    ingest.add_argument("--prune", action="store_true", help="remove documents whose files are gone")
-    ingest.add_argument("--reindex", action="store_true", help="drop the index and rebuild it (new embedding model)")
+    ingest.add_argument(
+        "--prune", action="store_true", help="remove documents under these paths whose files are gone (each is printed)"
+    )
+    ingest.add_argument("--dry-run", action="store_true", help="show what would be added, updated and pruned")
+    ingest.add_argument(
+        "--source",
+        metavar="NAME",
+        default=None,
+        help="identify documents as NAME + path inside the folder, not by absolute path (e.g. a mounted corpus)",
+    )
+    ingest.add_argument("--strict", action="store_true", help="exit 1 when any file was skipped")
+    ingest.add_argument(
+        "--reindex", action="store_true", help="drop the whole index and rebuild it from these paths (new model)"
+    )
     ingest.add_argument("--if-stale", action="store_true", help="do nothing when every file is already indexed")
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    documents = sub.add_parser("documents", help="list or remove ingested documents")
+    documents_sub = documents.add_subparsers(dest="documents_command", required=True)
+    documents_list = documents_sub.add_parser("list", help="every document: id, chunks, source, path")
+    documents_list.add_argument("--json", action="store_true")
+    documents_rm = documents_sub.add_parser("rm", help="remove documents by id (see `documents list`) or file path")
+    documents_rm.add_argument("targets", nargs="+", help="document ids or file paths")
 
     ask = sub.add_parser("ask", help="ask a question (interactive prompt when none is given)")
     ask.add_argument("question", nargs="?", help="the question; omit for an interactive prompt")
@@ -85,8 +104,20 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             from ingest.pipeline import run_ingest_cli
 
             return run_ingest_cli(
-                settings, args.paths, prune=args.prune, reindex=args.reindex, if_stale=args.if_stale, quiet=args.quiet
+                settings,
+                args.paths,
+                prune=args.prune,
+                reindex=args.reindex,
+                if_stale=args.if_stale,
+                quiet=args.quiet,
+                dry_run=args.dry_run,
+                strict=args.strict,
+                source_name=args.source,
             )
+        case "documents":
+            from ingest.documents import run_documents_cli
+
+            return run_documents_cli(settings, args)
         case "ask":
             from rag.ask_cli import run_ask
 

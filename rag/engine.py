@@ -68,6 +68,14 @@ class Engine:
         """Text deltas as the answer is produced, then the verified Answer (which is authoritative)."""
         yield from self._run(question, history, top_k, request_id, streaming=True)
 
+    def delete_document(self, doc_id: str) -> int:
+        """Remove one document from the index (chunks, sentences, file entry); 0 when there is none."""
+        removed = self.store.delete_document(doc_id)
+        if removed:
+            self.store.mark_changed()
+            self.retriever.invalidate()
+        return removed
+
     def documents(self) -> list[DocumentInfo]:
         docs: dict[str, DocumentInfo] = {}
         for chunk in self.store.all_chunks(include_text=False):
@@ -191,7 +199,14 @@ class Engine:
             answer=text,
             citations=citations,
             sources=[
-                Source(doc_id=p.doc_id, source=p.source, title=p.title, chunk_id=p.chunk_id, score=p.score)
+                Source(
+                    doc_id=p.doc_id,
+                    source=p.source,
+                    title=p.title,
+                    chunk_id=p.chunk_id,
+                    score=p.score,
+                    section=p.metadata.get("section") or None,
+                )
                 for p in passages
             ],
             abstained=abstained,

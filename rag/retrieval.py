@@ -70,13 +70,17 @@ class HybridRetriever:
                 # reading every chunk takes seconds at 100k chunks: only when the cheap token moved
                 token = self.store.change_token()
                 if self._snapshot is None or token != self._token:
-                    chunks = self.store.all_chunks(include_text=True)
+                    chunks = complete_versions(self.store.all_chunks(include_text=True))
                     fingerprint = self.store.fingerprint(chunks)
                     if self._snapshot is None or self._snapshot.fingerprint != fingerprint:
                         self._snapshot = self._build(fingerprint, chunks)
                     self._token = token
                 self._checked_at = time.monotonic()
             return self._snapshot
+
+    def invalidate(self) -> None:
+        """Look at the store again on the next question (after a change made by this process)."""
+        self._checked_at = float("-inf")
 
     def _build(self, fingerprint: str, chunks: list[StoredChunk]) -> Snapshot:
         chunks = sorted(chunks, key=lambda c: c.chunk_id)
@@ -112,7 +116,9 @@ class HybridRetriever:
         if not snap.chunks:
             return []
         vector = self.embedder.embed_query(query) if query_vector is None else query_vector
-        dense = self.store.query(vector, min(CANDIDATES, len(snap.chunks)))
+        # only hits of the snapshot: a chunk that a re-ingest or prune removed (or an unfinished version)
+        # can still come back from the vector index, above all from embedded Chroma's in-process HNSW
+        dense = [c for c in self.store.query(vector, min(CANDIDATES, len(snap.chunks))) if c.chunk_id in snap.by_id]
         keyword = self._keyword(snap, query)
         fused: dict[str, float] = {}
         for rank, chunk in enumerate(dense):
@@ -148,6 +154,28 @@ class HybridRetriever:
         k = min(CANDIDATES, len(snap.chunks))
         docs, scores = snap.bm25.retrieve([terms], k=k, show_progress=False)
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+
+
+def complete_versions(chunks: list[StoredChunk]) -> list[StoredChunk]:
+    """Per document, only its newest complete version: chunk_count chunks sharing one content_hash.
+
+    An ingest writes a document's new version next to the old one and deletes the old one after,
+    and a prune deletes chunk by chunk: a reader taking a snapshot at any moment sees each document
+    whole (old or new), or not at all, never a mix of versions or a half-written one.
+    """
+    versions: dict[tuple[str, str], list[StoredChunk]] = {}
+    for chunk in chunks:
+        meta = chunk.metadata
+        versions.setdefault((str(meta.get("doc_id", "")), str(meta.get("content_hash", ""))), []).append(chunk)
+    best: dict[str, tuple[tuple, list[StoredChunk]]] = {}
+    for (doc_id, _hash), group in versions.items():
+        expected = group[0].metadata.get("chunk_count")
+        if expected is not None and len({c.chunk_id for c in group}) != int(expected):
+            continue
+        rank = (int(group[0].metadata.get("version_ns") or 0), str(group[0].metadata.get("ingested_at") or ""))
+        if doc_id not in best or rank > best[doc_id][0]:
+            best[doc_id] = (rank, group)
+    return [chunk for _rank, group in best.values() for chunk in group]
 
 
 def _keyword_text(chunk: StoredChunk) -> list[str]:

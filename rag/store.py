@@ -22,6 +22,7 @@ from rag.settings import Settings
 
 log = logging.getLogger(__name__)
 
+ID_SCHEME = "path-v2"  # documents identified by resolved path (or --source name); older indexes need --reindex
 GET_PAGE = 2000  # Chroma caps one get(); page through larger collections
 SENTENCE_KEYS = frozenset({"chunk_id", "doc_id", "index"})  # our own keys of a sentence record
 
@@ -49,6 +50,7 @@ class ChromaStore:
         self._client: Any = None
         self._chunks: Any = None
         self._sentences: Any = None
+        self._files: Any = None
 
     # -- connection ---------------------------------------------------------------------------
     @property
@@ -72,7 +74,7 @@ class ChromaStore:
             raise
         except Exception as exc:
             if _is_connection_error(exc):
-                self._client = self._chunks = self._sentences = None
+                self._client = self._chunks = self._sentences = self._files = None
                 raise self._unavailable(exc) from exc
             raise
 
@@ -101,7 +103,12 @@ class ChromaStore:
             if self._chunks is None:
                 name = self._settings.collection
                 if create:
-                    meta = {"hnsw:space": "cosine", "embedding_model": model or "", "embedding_dim": dim or 0}
+                    meta = {
+                        "hnsw:space": "cosine",
+                        "embedding_model": model or "",
+                        "embedding_dim": dim or 0,
+                        "id_scheme": ID_SCHEME,
+                    }
                     self._chunks = self._client.get_or_create_collection(name, metadata=meta)
                     self._sentences = self._client.get_or_create_collection(
                         f"{name}_sentences", metadata={"hnsw:space": "cosine"}
@@ -114,6 +121,7 @@ class ChromaStore:
                     self._sentences = self._client.get_or_create_collection(
                         f"{name}_sentences", metadata={"hnsw:space": "cosine"}
                     )
+                self._files = self._client.get_or_create_collection(f"{name}_files")
             return self._chunks
 
     def ping(self) -> None:
@@ -126,6 +134,26 @@ class ChromaStore:
         """Create the collections if needed; refuse an index built with another model."""
         collection = self._collection(create=True, model=model, dim=dim)
         self.check_model(model, dim, collection)
+        self.check_id_scheme(collection)
+
+    def check_id_scheme(self, collection: Any = None) -> None:
+        """Refuse to write into an index whose documents are identified the old way (relative paths)."""
+        collection = collection or self._collection(create=False)
+        if collection is None:
+            return
+        meta = collection.metadata or {}
+        if meta.get("id_scheme") == ID_SCHEME:
+            return
+        with self._guard():
+            if collection.count() == 0:
+                kept = {k: v for k, v in meta.items() if not k.startswith("hnsw:")}
+                collection.modify(metadata={**kept, "id_scheme": ID_SCHEME})
+                return
+        raise IndexMismatchError(
+            f"the index in {self.where} identifies documents by their path relative to the folder ingested "
+            "(an older citebot), so ingesting now could replace or duplicate documents: rebuild it once with "
+            "`citebot ingest PATH... --reindex` (give every folder you want indexed)"
+        )
 
     def check_model(self, model: str, dim: int, collection: Any = None) -> None:
         collection = collection or self._collection(create=False)
@@ -145,13 +173,14 @@ class ChromaStore:
     def drop(self) -> None:
         with self._guard():
             self._connect()
-            for name in (self._settings.collection, f"{self._settings.collection}_sentences"):
+            base = self._settings.collection
+            for name in (base, f"{base}_sentences", f"{base}_files"):
                 try:
                     self._client.delete_collection(name)
                 except Exception as exc:  # missing collection: nothing to drop
                     if _is_connection_error(exc):
                         raise
-            self._chunks = self._sentences = None
+            self._chunks = self._sentences = self._files = None
 
     # -- llama-index view -----------------------------------------------------------------------
     def llama_vector_store(self) -> Any:
@@ -178,13 +207,60 @@ class ChromaStore:
                 ],
             )
 
-    def delete_document(self, doc_id: str) -> None:
+    def delete_document(self, doc_id: str) -> int:
+        """Remove a document: its file entry first (so it is re-ingested if interrupted), then its chunks.
+
+        Returns the number of chunks removed. Readers never see a part of it: a document with fewer
+        chunks than its chunk_count is left out of their snapshot.
+        """
         with self._guard():
             collection = self._collection(create=False)
             if collection is None:
-                return
-            collection.delete(where={"doc_id": doc_id})
+                return 0
+            ids = collection.get(where={"doc_id": doc_id}, include=[])["ids"]
+            self._files.delete(ids=[doc_id])
+            if ids:
+                collection.delete(ids=ids)
             self._sentences.delete(where={"doc_id": doc_id})
+            return len(ids)
+
+    def delete_other_versions(self, doc_id: str, keep_hash: str) -> int:
+        """After a new version of a document is complete, remove every chunk of its older versions."""
+        with self._guard():
+            collection = self._collection(create=False)
+            if collection is None:
+                return 0
+            ids = collection.get(
+                where={"$and": [{"doc_id": doc_id}, {"content_hash": {"$ne": keep_hash}}]}, include=[]
+            )["ids"]
+            if ids:
+                collection.delete(ids=ids)
+                self._sentences.delete(where={"chunk_id": {"$in": ids}})
+            return len(ids)
+
+    # -- the file registry: what was ingested from where, for quick unchanged checks -----------------
+    def file_entries(self) -> dict[str, dict[str, Any]]:
+        """doc_id -> its file entry (key, source, path, size, mtime_ns, file_hash, content_hash, ...)."""
+        if self._collection(create=False) is None:
+            return {}
+        out: dict[str, dict[str, Any]] = {}
+        with self._guard():
+            offset = 0
+            while True:
+                page = self._files.get(include=["metadatas"], limit=GET_PAGE, offset=offset)
+                out.update({i: dict(m or {}) for i, m in zip(page["ids"], page["metadatas"])})
+                if len(page["ids"]) < GET_PAGE:
+                    return out
+                offset += GET_PAGE
+
+    def put_file_entries(self, entries: dict[str, dict[str, Any]]) -> None:
+        """Record documents as complete: written only after all of a document's chunks are."""
+        if not entries:
+            return
+        with self._guard():
+            self._collection(create=False)
+            ids = list(entries)
+            self._files.upsert(ids=ids, embeddings=[[1.0]] * len(ids), metadatas=[entries[i] for i in ids])
 
     # -- reads ----------------------------------------------------------------------------------
     def count(self) -> int:
