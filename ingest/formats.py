@@ -265,7 +265,7 @@ def _wrap_width(lines: list[str]) -> int:
     if len(continued) < 3:
         return 0
     width = continued[int(len(continued) * 0.9) - 1 if len(continued) >= 10 else -1]
-    if width > 100:
+    if not 40 <= width <= 100:  # editors wrap at 60-80 columns; short lines are headlines and labels
         return 0
     near = sum(1 for n in continued if n >= 0.6 * width)
     return width if near / len(continued) >= 0.5 else 0

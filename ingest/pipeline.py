@@ -566,8 +566,29 @@ class _RichBar:
         self._progress.stop()
 
 
+class _LineProgress:
+    """Not a terminal (logs, compose, CI): one line per written group, with rate and time left."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.started = total, 0, time.perf_counter()
+
+    def update(self, n: int) -> None:
+        self.done += n
+        elapsed = max(time.perf_counter() - self.started, 1e-6)
+        rate = self.done / elapsed
+        left = (self.total - self.done) / rate if rate else 0.0
+        print(
+            f"embedded {self.done}/{self.total} chunks ({rate:.1f}/s, {left:.0f} s left)", file=sys.stderr, flush=True
+        )
+
+    def close(self) -> None:
+        pass
+
+
 def _progress(total: int, enabled: bool) -> Any:
-    return _RichBar(total) if enabled and total else _NoBar()
+    if not enabled or not total:
+        return _NoBar()
+    return _RichBar(total) if sys.stderr.isatty() else _LineProgress(total)
 
 
 def ingest_paths(
@@ -620,5 +641,5 @@ def _print_report(report: IngestReport) -> None:
     for source in report.pruned_sources:
         print(f"pruned  {source}")
     for failure in report.failures:
-        print(f"skipped  {failure}")
+        print(f"citebot: skipped {failure}", file=sys.stderr)
     print(report.summary())

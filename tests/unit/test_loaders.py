@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.loaders import LoadError, clean_text, discover, doc_id_for, load_file, load_manifest
+from ingest.discovery import discover
+from ingest.loaders import LoadError, clean_text, doc_id_for, load_file, load_manifest
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 SEED_004 = SEEDS / "004_c94a7dcda8e47815.txt"
@@ -38,7 +39,7 @@ def test_txt_is_read_with_derived_title_and_stable_id(tmp_path: Path) -> None:
     doc = load_file(tmp_path / "blast.txt", tmp_path)
     assert doc.title == "Port city blast kills two"
     assert doc.source == "blast.txt"
-    assert doc.doc_id == doc_id_for("blast.txt")
+    assert doc.doc_id == doc_id_for(str((tmp_path / "blast.txt").resolve()))  # identity: the resolved path
     assert "killing two engineers" in doc.text
     assert "several suspects had been detained" in doc.text
     assert len(doc.content_hash) == 64
@@ -178,8 +179,10 @@ def test_discover_skips_hidden_and_unsupported_files(tmp_path: Path) -> None:
     _write(tmp_path / ".git" / "d.txt", ARTICLE)
     _write(tmp_path / "e.pdf", b"%PDF-1.4")
     _write(tmp_path / "manifest.json", "{}")
-    found = [f.relative_to(tmp_path).as_posix() for f, _ in discover([tmp_path])]
-    assert found == ["a.txt", "b.md", "sub/c.html"]
+    result = discover([tmp_path])
+    assert [c.source for c in result.candidates] == ["a.txt", "b.md", "e.pdf", "sub/c.html"]
+    assert all(c.key == str(c.path) and c.path.is_absolute() for c in result.candidates)
+    assert not result.skipped  # hidden folders and the manifest are not documents and not worth a line
     with pytest.raises(LoadError, match="no-such-dir"):
         discover([tmp_path / "no-such-dir"])
 
@@ -191,7 +194,6 @@ def test_discover_skips_hidden_and_unsupported_files(tmp_path: Path) -> None:
         ("binary.txt", b"PK\x03\x04\x00\x00\x08\x00 some zip-like bytes \x00\x01\x02", "binary"),
         ("empty.txt", b"", "empty"),
         ("blank.md", b"  \n\t\n   \n", "empty"),
-        ("latin1.txt", "Caf\u00e9 owners in K\u00f6ln said the bombing was terrible.".encode("latin-1"), "UTF-8"),
         ("only-nav.txt", b"Skip to content\nLatest Stories\nKeep ReadingShow less\n", "no article text"),
     ],
 )
@@ -201,6 +203,12 @@ def test_bad_files_raise_load_error_naming_the_file(tmp_path: Path, name: str, c
         load_file(path, tmp_path)
     assert name in str(caught.value)
     assert reason.lower() in str(caught.value).lower()
+
+
+def test_latin1_text_is_decoded(tmp_path: Path) -> None:
+    text = "Caf\u00e9 owners in K\u00f6ln said the bombing was terrible. They closed their shops for a week."
+    doc = load_file(_write(tmp_path / "latin1.txt", text.encode("latin-1")), tmp_path)
+    assert text in doc.text
 
 
 def test_unreadable_file_raises_load_error_naming_it(tmp_path: Path) -> None:
