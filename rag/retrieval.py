@@ -70,6 +70,8 @@ class HybridRetriever:
                 # reading every chunk takes seconds at 100k chunks: only when the cheap token moved
                 token = self.store.change_token()
                 if self._snapshot is None or token != self._token:
+                    if self._snapshot is not None:
+                        self.store.reopen_if_embedded()  # another process changed the index
                     chunks = complete_versions(self.store.all_chunks(include_text=True))
                     fingerprint = self.store.fingerprint(chunks)
                     if self._snapshot is None or self._snapshot.fingerprint != fingerprint:

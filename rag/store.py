@@ -124,6 +124,25 @@ class ChromaStore:
                 self._files = self._client.get_or_create_collection(f"{name}_files")
             return self._chunks
 
+    def reopen_if_embedded(self) -> None:
+        """Embedded Chroma: see what another process wrote since this one opened the index.
+
+        An embedded client keeps its vector segments in memory: chunks written or deleted by another
+        process (a `citebot ingest` next to a running `citebot serve`) are missing from, or linger in,
+        them, and reading their embeddings fails. A fresh client loads the segments from disk again.
+        A Chroma server is always current: nothing to do.
+        """
+        if self._settings.chroma_host or self._client is None:
+            return
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        with self._guard():
+            identifier = str(self._client.get_settings().persist_directory)
+            SharedSystemClient._identifier_to_system.pop(identifier, None)
+            SharedSystemClient._identifier_to_refcount.pop(identifier, None)
+            self._client = self._chunks = self._sentences = self._files = None
+            self._collection(create=False)
+
     def ping(self) -> None:
         with self._guard():
             self._connect()
