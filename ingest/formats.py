@@ -344,7 +344,12 @@ def extract_pdf(raw: bytes) -> Extracted:
         raise FormatError(f"not a readable PDF ({type(exc).__name__}: {exc})") from exc
     blocks: list[Block] = []
     for page in text.split("\f"):
-        blocks += _pdf_paragraphs(page)
+        for block in _pdf_paragraphs(page):
+            # a paragraph that runs on across a column or page break: the next part starts in lower case
+            if blocks and not ends_sentence(blocks[-1].text) and block.text[:1].islower():
+                blocks[-1] = Block("text", f"{blocks[-1].text} {block.text}")
+            else:
+                blocks.append(block)
     if not blocks:
         raise FormatError("the PDF holds no extractable text (scanned images need OCR first)")
     return Extracted(blocks, {})

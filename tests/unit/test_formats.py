@@ -1,0 +1,137 @@
+"""Text that keeps its sentences: HTML structure, code, permalink marks, hard wraps, charsets, PDF, DOCX."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.formats import ends_sentence, text_blocks
+from ingest.loaders import LoadError, load_file, prose_sentences
+from tests.support.documents import write_docx, write_pdf
+
+PYDOCS = Path(__file__).resolve().parents[1] / "data" / "pydocs"
+PAGES = sorted(PYDOCS.glob("*.html"))
+
+
+def test_python_docs_prose_sentences_end_in_terminal_punctuation() -> None:
+    """The issue's measure: share of prose sentences ending in terminal punctuation >= 0.98."""
+    total = ended = 0
+    for page in PAGES:
+        sentences = prose_sentences(load_file(page, PYDOCS))
+        total += len(sentences)
+        ended += sum(ends_sentence(s) for s in sentences)
+    share = ended / total
+    print(
+        f"\nprose sentences: {total} over {len(PAGES)} Python-docs pages; ending in terminal punctuation: {share:.3f}"
+    )
+    assert len(PAGES) >= 4 and total > 300
+    assert share >= 0.98
+
+
+def test_python_docs_titles_headings_and_code() -> None:
+    doc = load_file(PYDOCS / "functools.html", PYDOCS)
+    assert doc.title == "functools — Higher-order functions and operations on callable objects"
+    assert "¶" not in doc.text and "¶" not in doc.title
+    assert doc.section_at(len(doc.text) - 1) == f"{doc.title} > partial Objects"
+    # a code example is kept verbatim (its line breaks and indentation), fenced, and is not prose
+    code = "class DataSet:\n\n    def __init__(self, sequence_of_numbers):\n        self._data = tuple(sequence_of_numbers)"
+    at = doc.text.index(code)
+    assert doc.non_prose(at, at + len(code))
+    assert any(lo <= at < hi and doc.text[lo:hi].startswith("```") for lo, hi in doc.code_spans)
+    assert not any("def __init__" in s for s in prose_sentences(doc))
+    # paragraphs are joined where the HTML source wrapped its lines
+    assert "Returns the same as lru_cache(maxsize=None), creating a thin wrapper around a dictionary lookup" in doc.text
+    shlex = load_file(PYDOCS / "shlex.html", PYDOCS)
+    assert [path for _, path in shlex.sections][1:3] == [
+        "shlex — Simple lexical analysis > shlex Objects",
+        "shlex — Simple lexical analysis > Parsing Rules",
+    ]
+
+
+def test_hard_wrapped_text_is_joined_within_paragraphs_and_one_line_paragraphs_stay(tmp_path: Path) -> None:
+    wrapped = (
+        "The committee met on Monday to discuss the new budget for the coming year and\n"
+        "agreed that the library would receive more money than it had asked for, which\n"
+        "surprised the librarians.\n\n"
+        "A second paragraph follows here, also wrapped by the editor at the same column\n"
+        "width, and it ends on this line.\n"
+    )
+    blocks = [b.text for b in text_blocks(wrapped)]
+    assert blocks == [
+        "The committee met on Monday to discuss the new budget for the coming year and agreed that the library "
+        "would receive more money than it had asked for, which surprised the librarians.",
+        "A second paragraph follows here, also wrapped by the editor at the same column width, and it ends on this line.",
+    ]
+    scraped = "Headline without a full stop\nA first paragraph on one long line " + "word " * 30 + "end.\nNext one."
+    assert len(text_blocks(scraped)) == 3
+
+
+LATIN1_HTML = (
+    "<html><head><meta charset='iso-8859-1'><title>Caf\u00e9 news</title></head><body><article>"
+    "<h1>Caf\u00e9 cr\u00e8me</h1><p>The caf\u00e9 on the corner serves cr\u00e8me br\u00fbl\u00e9e every day, "
+    "and the owner says it is the best in the city. She has run it for twenty years.</p></article></body></html>"
+)
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_latin1_html_with_or_without_a_declared_charset(tmp_path: Path, declared: bool) -> None:
+    html = LATIN1_HTML if declared else LATIN1_HTML.replace("<meta charset='iso-8859-1'>", "")
+    path = tmp_path / "cafe.html"
+    path.write_bytes(html.encode("latin-1"))
+    doc = load_file(path, tmp_path)
+    assert "cr\u00e8me br\u00fbl\u00e9e" in doc.text and doc.title == "Caf\u00e9 cr\u00e8me"
+
+
+def test_pdf_paragraphs_are_joined_lines(tmp_path: Path) -> None:
+    path = write_pdf(
+        tmp_path / "report.pdf",
+        [
+            ["Annual report of the river authority"],
+            [
+                "The river authority cleared forty kilometres of channel during the",
+                "year and planted two thousand willows along the banks.",
+            ],
+            ["Flood warnings were issued on nine days, fewer than the year before."],
+        ],
+    )
+    doc = load_file(path, tmp_path)
+    assert (
+        "The river authority cleared forty kilometres of channel during the year and planted two thousand "
+        "willows along the banks." in doc.text
+    )
+    assert doc.title == "Annual report of the river authority"
+    assert all(ends_sentence(s) for s in prose_sentences(doc) if s != doc.title)  # a PDF has no heading markup
+
+
+def test_broken_pdf_and_docx_are_load_errors_with_a_reason(tmp_path: Path) -> None:
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4\nnot really a pdf at all")
+    (tmp_path / "broken.docx").write_bytes(b"PK\x03\x04 not a zip")
+    with pytest.raises(LoadError, match="broken.pdf: not a readable PDF"):
+        load_file(tmp_path / "broken.pdf", tmp_path)
+    with pytest.raises(LoadError, match="broken.docx: not a readable DOCX"):
+        load_file(tmp_path / "broken.docx", tmp_path)
+
+
+def test_docx_headings_become_sections(tmp_path: Path) -> None:
+    path = write_docx(
+        tmp_path / "minutes.docx",
+        "Meeting minutes",
+        {
+            "Budget": ["The board approved a budget of three million for the new school year."],
+            "Staff": ["Two teachers retire in June.", "The board thanked them for their service."],
+        },
+    )
+    doc = load_file(path, tmp_path)
+    assert doc.title == "Meeting minutes"
+    at = doc.text.index("Two teachers retire")
+    assert doc.section_at(at) == "Meeting minutes > Staff"
+    assert doc.section_at(doc.text.index("three million")) == "Meeting minutes > Budget"
+    assert "Two teachers retire in June." in prose_sentences(doc)
+
+
+def test_over_long_title_is_shortened_not_fatal(tmp_path: Path) -> None:
+    path = tmp_path / "long.md"
+    path.write_text("# " + "Very long heading words " * 200 + "\n\nThe body is one short sentence.", encoding="utf-8")
+    doc = load_file(path, tmp_path)
+    assert len(doc.title) <= 201 and doc.title.endswith("…")
