@@ -351,7 +351,7 @@ def extract_pdf(raw: bytes) -> Extracted:
             else:
                 blocks.append(block)
     if not blocks:
-        raise FormatError("the PDF holds no extractable text (scanned images need OCR first)")
+        raise FormatError("the PDF holds no extractable text (a scan needs OCR first)")
     return Extracted(blocks, {})
 
 
