@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# --prune removes only documents under seeds/ whose files are gone (never documents ingested from elsewhere)
 run: setup
 	$(BIN)/citebot ingest seeds/ --prune --if-stale
 	$(BIN)/citebot serve

@@ -240,6 +240,15 @@ def test_ingest_reads_the_mounted_corpus():
     assert ingest["restart"] == "no"
 
 
+def test_compose_ingest_prunes_only_its_own_named_corpus():
+    """The mount point is the same for every folder: documents are named, and prune keeps to that name."""
+    from rag.cli import _parser
+
+    command = SERVICES["ingest"]["command"]
+    args = _parser().parse_args(command)
+    assert args.prune and args.source == "${CORPUS_NAME:-seeds}"
+
+
 def test_named_volumes_are_declared():
     declared = set(COMPOSE["volumes"])
     for name, service in SERVICES.items():
