@@ -204,7 +204,8 @@ class Ingester:
             report.total_chunks = self.store.count() if exists else 0
             report.seconds = time.perf_counter() - started
             return report
-        if pending or not exists:
+        # MiniLM's name fixes its dimension; a remote model's dimension can change under one name: ask it
+        if pending or not exists or self.settings.embedding != EmbeddingKind.minilm:
             self.store.open_for_write(self.embedder.name, self.embedder.dim)
         self._write_all(pending, report, progress)
         try:

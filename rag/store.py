@@ -140,8 +140,12 @@ class ChromaStore:
             identifier = str(self._client.get_settings().persist_directory)
             SharedSystemClient._identifier_to_system.pop(identifier, None)
             SharedSystemClient._identifier_to_refcount.pop(identifier, None)
-            self._client = self._chunks = self._sentences = self._files = None
-            self._collection(create=False)
+            fresh = ChromaStore(self._settings)
+            if fresh._collection(create=False) is None:
+                return
+            # swapped one by one, each always a usable object: threads answering meanwhile keep working
+            self._chunks, self._sentences, self._files = fresh._chunks, fresh._sentences, fresh._files
+            self._client = fresh._client
 
     def ping(self) -> None:
         with self._guard():

@@ -106,7 +106,9 @@ def topology(tmp_path: Path) -> Iterator[tuple[ChromaServer, list[Replica]]]:
     replicas: list[Replica] = []
     try:
         # the compose `ingest` service's command, with /corpus -> seeds/
-        command = [SEEDS.as_posix() if part == "/corpus" else part for part in COMPOSE["ingest"]["command"]]
+        # (and compose's default for ${CORPUS_NAME:-seeds})
+        substitute = {"/corpus": SEEDS.as_posix(), "${CORPUS_NAME:-seeds}": "seeds"}
+        command = [substitute.get(part, part) for part in COMPOSE["ingest"]["command"]]
         ingest_dir = tmp_path / "ingest"
         ingest_dir.mkdir()
         for attempt in (1, 2):  # the second run is what a `docker compose up` restart does: nothing to do
