@@ -279,3 +279,37 @@ def test_documents_list_and_rm(tmp_path: Path, embedder: MiniLMEmbedder) -> None
     assert removed.returncode == 1 and "removed" in removed.stdout and "nonexistent-id" in removed.stderr
     assert keys(settings) == {str((corpus / "b.txt").resolve())}
     assert {c.metadata["source"] for c in ChromaStore(settings).all_chunks()} == {"b.txt"}
+
+
+def test_store_failure_mid_run_leaves_only_complete_documents(
+    tmp_path: Path, chroma_server, embedder: MiniLMEmbedder
+) -> None:
+    """The Chroma server goes away between two write groups: a clear error, and the index stays consistent."""
+    from rag.errors import CitebotError
+    from rag.retrieval import complete_versions
+
+    corpus = tmp_path / "c"
+    shutil.copytree(SEEDS, corpus)
+    settings = settings_for(tmp_path / "data", chroma_host="127.0.0.1", chroma_port=chroma_server.port)
+    groups: list[int] = []
+
+    def stop_server_before_the_second_group(texts: list[str]) -> list[dict]:
+        groups.append(len(texts))
+        if len(groups) == 2:
+            chroma_server.stop()
+        return [{} for _ in texts]
+
+    ingester = Ingester(settings, embedder=embedder, sentence_annotator=stop_server_before_the_second_group)
+    with pytest.raises(CitebotError) as caught:
+        ingester.run([corpus], progress=False)
+    assert "not reachable" in str(caught.value) or "failed" in str(caught.value)
+    chroma_server.start()
+    store = ChromaStore(settings)
+    chunks = store.all_chunks(include_text=False)
+    entries = store.file_entries()
+    assert chunks and entries  # the first group was written...
+    assert len(entries) < len(list(SEEDS.glob("*.txt")))  # ...and not the rest
+    assert {c.chunk_id for c in complete_versions(chunks)} == {c.chunk_id for c in chunks}
+    assert {c.metadata["doc_id"] for c in chunks} == set(entries)
+    report = Ingester(settings, embedder=embedder).run([corpus], progress=False)
+    assert report.unchanged == len(entries) and report.added == 5 - len(entries) and report.failed == 0
