@@ -53,11 +53,11 @@ META_KEYS = (
     "chunk_index",
     "ingested_at",
     "embedding_model",
-    "key",
-    "path",
-    "section",
-    "version_ns",
-)
+    "key",  # the identity: resolved path, or "NAME:relative/path"
+    "section",  # heading path, e.g. "functools — … > partial Objects"
+    "chunk_start",  # offset of the chunk in the document's clean text
+    "version_ns",  # when this version was chunked: readers keep the newest complete version
+)  # the metadata of every chunk
 
 SentenceAnnotator = Callable[[list[str]], list[dict]]
 """Sentence texts -> one flat dict (str/int/float/bool values) per sentence, stored with each sentence record."""
