@@ -78,6 +78,11 @@ class Settings(BaseSettings):
         30.0, gt=0, le=600, description="Close a connection whose request body takes longer to arrive (408)."
     )
     log_level: str = Field("INFO")
+    prometheus_multiproc_dir: Path | None = Field(
+        None,
+        validation_alias="PROMETHEUS_MULTIPROC_DIR",
+        description="Set by `citebot serve --workers N` (prometheus_client's own variable): metrics of all workers.",
+    )
 
     # Slack
     slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN"))
