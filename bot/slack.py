@@ -37,8 +37,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
 from bot.feedback import FeedbackStore
-from bot.guards import RateLimiter, TTLSet
+from bot.guards import TTLSet
 from bot.verify import NoRequestBodies, SlackRequestCheck
+from rag.access import RateLimiter
 from rag.errors import CitebotError, ConfigError, QuestionError
 from rag.schemas import Answer, Turn
 from rag.settings import Settings

@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rag.access import RateLimiter
 from rag.errors import (
     CitebotError,
     ConfigError,
@@ -349,40 +350,6 @@ class EngineHandle:
 
 
 # -- access: API keys and rate limits --------------------------------------------------------------
-
-
-class RateLimiter:
-    """A token bucket per client (API key or IP): `per_minute` requests a minute, bursts of that size.
-
-    Used from the event loop only, so it needs no lock. Per process: with N workers the
-    effective limit is N times higher.
-    """
-
-    def __init__(self, per_minute: int, max_clients: int = 50_000) -> None:
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self.max_clients = max_clients
-        self._buckets: dict[str, tuple[float, float]] = {}
-
-    def hit(self, client: str) -> float | None:
-        """None when allowed; else the seconds until the next request would be."""
-        if self.capacity <= 0:
-            return None
-        now = time.monotonic()
-        tokens, updated = self._buckets.get(client, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - updated) * self.rate)
-        if tokens >= 1.0:
-            self._buckets[client] = (tokens - 1.0, now)
-            if len(self._buckets) > self.max_clients:
-                self._prune(now)
-            return None
-        self._buckets[client] = (tokens, now)
-        return (1.0 - tokens) / self.rate
-
-    def _prune(self, now: float) -> None:
-        full = [k for k, (t, u) in self._buckets.items() if t + (now - u) * self.rate >= self.capacity]
-        for key in full:
-            del self._buckets[key]
 
 
 class Access:

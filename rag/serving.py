@@ -149,8 +149,9 @@ else:
 class ServiceConfig(uvicorn.Config):
     """uvicorn's Config plus the read deadlines and citebot's logging (also in spawned workers)."""
 
-    def __init__(self, app: Any, settings: Settings, **kwargs: Any) -> None:
+    def __init__(self, app: Any, settings: Settings, *, configure_logs: bool = True, **kwargs: Any) -> None:
         self.settings = settings
+        self.configure_logs = configure_logs  # False when embedded in a process that set up its own logging
         self.header_timeout_s = settings.http_header_timeout_s
         self.body_timeout_s = settings.http_body_timeout_s
         kwargs.setdefault("http", DeadlineProtocol)
@@ -163,7 +164,8 @@ class ServiceConfig(uvicorn.Config):
 
     def configure_logging(self) -> None:
         super().configure_logging()
-        configure_logging(self.settings)
+        if self.configure_logs:
+            configure_logging(self.settings)
 
 
 def prepare_multiprocess_metrics(settings: Settings) -> None:

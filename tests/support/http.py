@@ -29,7 +29,9 @@ class UvicornThread:
         if settings is not None:
             from rag.serving import ServiceConfig
 
-            self.config = ServiceConfig(app, settings, host="127.0.0.1", port=self.port, lifespan="on", **config)
+            self.config = ServiceConfig(
+                app, settings, configure_logs=False, host="127.0.0.1", port=self.port, lifespan="on", **config
+            )
         else:
             self.config = uvicorn.Config(
                 app, host="127.0.0.1", port=self.port, access_log=False, lifespan="on", **config
