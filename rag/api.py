@@ -466,8 +466,12 @@ class ServiceMiddleware:
         """The API key check, before any of the body is read: an unauthenticated caller gets its
         401 whatever it sent (an invalid or oversized body included) and the body is never parsed."""
         access, router = self.access, self.router
-        if access is None or router is None or not access.keys or not self._needs_key(scope):
+        if access is None or router is None or not access.keys:
             return None
+        route = self._route_needing_key(scope)
+        if route is None:
+            return None
+        scope["route"] = route  # for the access log and metrics: the route, though the router never ran
         authorization = ""
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -479,15 +483,16 @@ class ServiceMiddleware:
             return exc
         return None
 
-    def _needs_key(self, scope: Scope) -> bool:
+    def _route_needing_key(self, scope: Scope) -> Any:
+        """The route `scope` goes to, when that route depends on the API key check; else None."""
         for route in self.router.routes:
             match, _ = route.matches(scope)
             if match == Match.FULL:
                 key = id(route)
                 if key not in self._route_needs_key:
                     self._route_needs_key[key] = _depends_on(route, (require_key, require_key_and_quota))
-                return self._route_needs_key[key]
-        return False
+                return route if self._route_needs_key[key] else None
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

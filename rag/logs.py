@@ -8,15 +8,13 @@ import sys
 from rag.settings import Settings
 
 
-class _CitebotHandler(logging.StreamHandler):
-    """Marks the one handler citebot installs, so that configuring twice does not double lines."""
-
-
 def configure_logging(settings: Settings) -> None:
-    """One plain line per record on stderr, at the configured level."""
+    """One plain line per record on stderr, at the configured level. Like `logging.basicConfig`, it
+    leaves a process whose logging is already set up (handlers on the root logger) alone."""
     root = logging.getLogger()
-    if not any(isinstance(h, _CitebotHandler) for h in root.handlers):
-        handler = _CitebotHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        root.addHandler(handler)
+    if root.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root.addHandler(handler)
     root.setLevel(settings.log_level.upper())

@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO")
     prometheus_multiproc_dir: Path | None = Field(
         None,
-        validation_alias="PROMETHEUS_MULTIPROC_DIR",
+        validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR"),
         description="Set by `citebot serve --workers N` (prometheus_client's own variable): metrics of all workers.",
     )
 

@@ -135,6 +135,9 @@ def test_authenticated_requests_still_get_their_own_errors(secured_api):
         assert client.get("/healthz").status_code == 200
         assert client.get("/no-such-route").status_code == 404
         assert client.get("/documents").status_code == 401
+        metrics = client.get("/metrics").text
+        assert 'citebot_http_requests_total{method="GET",route="/documents",status="401"}' in metrics
+        assert 'route="unmatched",status="401"' not in metrics
 
 
 # -- item 4: read deadlines -----------------------------------------------------------------------------
