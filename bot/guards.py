@@ -1,7 +1,7 @@
-"""Small in-process guards for the Slack bot: a TTL set that de-duplicates Slack's retries and a
-per-user sliding-window rate limiter.
+"""Small in-process guards for the Slack bot: a TTL set that de-duplicates Slack's retries (the
+per-user rate limiter is rag.access.RateLimiter, shared with the HTTP API).
 
-Both live in one process. With several replicas behind a load balancer, Slack may deliver a retry
+It lives in one process. With several replicas behind a load balancer, Slack may deliver a retry
 to another replica; a shared store (Redis `SET key NX EX ttl`, or a UNIQUE row in a shared SQL table)
 would then be needed instead of these dictionaries.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
 
 
@@ -53,31 +53,3 @@ class TTLSet:
             if expires > now:
                 break
             self._items.popitem(last=False)
-
-
-class RateLimiter:
-    """At most `per_minute` hits per key in any 60-second window; 0 turns the limit off."""
-
-    def __init__(self, per_minute: int, window_s: float = 60.0, clock: Callable[[], float] = time.monotonic):
-        self.per_minute = per_minute
-        self.window_s = window_s
-        self._clock = clock
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, key: str) -> tuple[bool, float]:
-        """(allowed, seconds until the next hit would be allowed)."""
-        if self.per_minute <= 0:
-            return True, 0.0
-        now = self._clock()
-        with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - self.window_s:
-                hits.popleft()
-            if len(hits) >= self.per_minute:
-                return False, max(0.0, hits[0] + self.window_s - now)
-            hits.append(now)
-            if len(self._hits) > 10_000:  # drop idle users
-                for idle in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window_s]:
-                    del self._hits[idle]
-            return True, 0.0

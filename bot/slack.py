@@ -37,7 +37,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
 from bot.feedback import FeedbackStore
-from bot.guards import RateLimiter, TTLSet
+from bot.guards import TTLSet
+from bot.verify import NoRequestBodies, SlackRequestCheck
+from rag.access import RateLimiter
 from rag.errors import CitebotError, ConfigError, QuestionError
 from rag.schemas import Answer, Turn
 from rag.settings import Settings
@@ -110,7 +112,7 @@ class CitebotSlack:
             signing_secret=signing_secret or "socket-mode-does-not-sign",
             process_before_response=False,
             request_verification_enabled=not socket_mode,
-            logger=logging.getLogger("citebot.slack.bolt"),
+            logger=_bolt_logger(),
             name="citebot",
         )
         self.app._citebot = self  # type: ignore[attr-defined]  # reachable from tests and the CLI
@@ -535,6 +537,13 @@ def thread_turns(messages: list[dict], current_ts: str, bot_user_id: str | None,
     return turns[-HISTORY_TURNS:]
 
 
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("citebot.slack.bolt")
+    if not any(isinstance(f, NoRequestBodies) for f in logger.filters):
+        logger.addFilter(NoRequestBodies())
+    return logger
+
+
 async def _ack(ack: Callable) -> None:
     await ack()
 
@@ -557,12 +566,23 @@ def mount_slack(app: Any, engine: Any, settings: Settings) -> None:
     """Add `POST /slack/events` (events, slash commands, interactivity) to a FastAPI app."""
     from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
     from starlette.requests import Request
-    from starlette.responses import Response
+    from starlette.responses import JSONResponse, Response
 
     bolt_app = create_slack_app(engine, settings)
     handler = AsyncSlackRequestHandler(bolt_app)
+    checker = SlackRequestCheck(
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    )
 
     async def slack_events(request: Request) -> Response:
+        rejection = checker.check(await request.body(), request.headers)  # Bolt reads the cached body again
+        if rejection is not None:
+            log.info("slack.request_rejected status=%s reason=%s", rejection.status, rejection.code)
+            request_id = request.scope.get("state", {}).get("request_id", "-")
+            return JSONResponse(
+                {"error": rejection.code, "message": rejection.message, "request_id": request_id},
+                status_code=rejection.status,
+            )
         return await handler.handle(request)
 
     # this module uses postponed annotations; give FastAPI the real classes of the local imports

@@ -13,6 +13,7 @@ import hmac
 import json
 import logging
 import math
+import os
 import re
 import threading
 import time
@@ -25,10 +26,12 @@ import anyio
 from fastapi import Body, Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rag.access import RateLimiter
 from rag.errors import (
     CitebotError,
     ConfigError,
@@ -61,6 +64,16 @@ class HistoryTurn(Turn):
     content: StrictStr = Field(max_length=8000)
 
 
+def _integral_float(value: Any) -> Any:
+    """JSON has one number type: `20.0` is the integer 20 (as JSON Schema's "integer" says); `20.5` is not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+TopK = Annotated[StrictInt, Field(ge=1, le=50), BeforeValidator(_integral_float)]
+
+
 class AskRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -83,7 +96,7 @@ class AskRequest(BaseModel):
         max_length=100_000,  # the real limit (max_question_chars, on the stripped text) is checked by the engine
         description="The question, at most 2,000 characters once stripped (CITEBOT_MAX_QUESTION_CHARS).",
     )
-    top_k: StrictInt | None = Field(None, ge=1, le=50, description="Passages handed to the generator.")
+    top_k: TopK | None = Field(None, description="Passages handed to the generator.")
     history: list[HistoryTurn] | None = Field(
         None, max_length=MAX_HISTORY_ITEMS, description="Earlier turns, oldest first (the last 6 are used)."
     )
@@ -215,6 +228,7 @@ HTTP_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
@@ -338,40 +352,6 @@ class EngineHandle:
 # -- access: API keys and rate limits --------------------------------------------------------------
 
 
-class RateLimiter:
-    """A token bucket per client (API key or IP): `per_minute` requests a minute, bursts of that size.
-
-    Used from the event loop only, so it needs no lock. Per process: with N workers the
-    effective limit is N times higher.
-    """
-
-    def __init__(self, per_minute: int, max_clients: int = 50_000) -> None:
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self.max_clients = max_clients
-        self._buckets: dict[str, tuple[float, float]] = {}
-
-    def hit(self, client: str) -> float | None:
-        """None when allowed; else the seconds until the next request would be."""
-        if self.capacity <= 0:
-            return None
-        now = time.monotonic()
-        tokens, updated = self._buckets.get(client, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - updated) * self.rate)
-        if tokens >= 1.0:
-            self._buckets[client] = (tokens - 1.0, now)
-            if len(self._buckets) > self.max_clients:
-                self._prune(now)
-            return None
-        self._buckets[client] = (tokens, now)
-        return (1.0 - tokens) / self.rate
-
-    def _prune(self, now: float) -> None:
-        full = [k for k, (t, u) in self._buckets.items() if t + (now - u) * self.rate >= self.capacity]
-        for key in full:
-            del self._buckets[key]
-
-
 class Access:
     def __init__(self, settings: Settings, metrics: ServiceMetrics) -> None:
         self.keys = [k.get_secret_value().encode() for k in settings.api_keys if k.get_secret_value()]
@@ -379,11 +359,21 @@ class Access:
         self.metrics = metrics
 
     def principal(self, request: Request) -> str:
-        """The caller: a hash of its API key when keys are configured, else its IP. Raises 401."""
+        """The caller: a hash of its API key when keys are configured, else its IP. Raises 401.
+
+        ServiceMiddleware already checked the key before the body was read and left the result in
+        the request's state; this is the same check for an app served without it."""
+        known = request.scope.get("state", {}).get("principal")
+        if known is not None:
+            return known
         if not self.keys:
             client = request.client
             return f"ip:{client.host if client else 'unknown'}"
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        return self.key_principal(request.headers.get("authorization", ""))
+
+    def key_principal(self, authorization: str) -> str:
+        """A hash of the bearer key in an `Authorization` header value; 401 unless it is a configured key."""
+        scheme, _, token = authorization.partition(" ")
         token_bytes = token.strip().encode()
         matched = False
         for key in self.keys:  # compare with every key, in constant time, whatever matches
@@ -442,12 +432,67 @@ class _BodyTooLarge(Exception):
     pass
 
 
+def _depends_on(route: Any, calls: tuple[Any, ...]) -> bool:
+    """Whether a route's dependencies (at any depth) include one of `calls`."""
+    pending = list(getattr(getattr(route, "dependant", None), "dependencies", ()))
+    while pending:
+        dependant = pending.pop()
+        if dependant.call in calls:
+            return True
+        pending.extend(dependant.dependencies)
+    return False
+
+
 class ServiceMiddleware:
-    def __init__(self, app: ASGIApp, *, metrics: ServiceMetrics, max_body_bytes: int, log_questions: bool) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: ServiceMetrics,
+        max_body_bytes: int,
+        log_questions: bool,
+        access: Access | None = None,
+        router: Any = None,
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body = max_body_bytes
         self.log_questions = log_questions
+        self.access = access
+        self.router = router
+        self._route_needs_key: dict[int, bool] = {}
+
+    def _authenticate(self, scope: Scope) -> APIError | None:
+        """The API key check, before any of the body is read: an unauthenticated caller gets its
+        401 whatever it sent (an invalid or oversized body included) and the body is never parsed."""
+        access, router = self.access, self.router
+        if access is None or router is None or not access.keys:
+            return None
+        route = self._route_needing_key(scope)
+        if route is None:
+            return None
+        scope["route"] = route  # for the access log and metrics: the route, though the router never ran
+        authorization = ""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+                break
+        try:
+            scope["state"]["principal"] = access.key_principal(authorization)
+        except APIError as exc:
+            return exc
+        return None
+
+    def _route_needing_key(self, scope: Scope) -> Any:
+        """The route `scope` goes to, when that route depends on the API key check; else None."""
+        for route in self.router.routes:
+            match, _ = route.matches(scope)
+            if match == Match.FULL:
+                key = id(route)
+                if key not in self._route_needs_key:
+                    self._route_needs_key[key] = _depends_on(route, (require_key, require_key_and_quota))
+                return route if self._route_needs_key[key] else None
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -498,7 +543,12 @@ class ServiceMiddleware:
                     too_large = int(content_length) > max_body
                 except ValueError:
                     too_large = False
-            if too_large:
+            denied = self._authenticate(scope)
+            if denied is not None:
+                await self._send_error(
+                    send_wrapper, denied.status_code, denied.code, str(denied.detail), request_id, denied.headers
+                )
+            elif too_large:
                 await self._send_error(
                     send_wrapper,
                     413,
@@ -523,6 +573,8 @@ class ServiceMiddleware:
                     )
         finally:
             self.metrics.in_flight.dec()
+            if state.get("read_timeout"):  # rag.serving closed it: the body did not arrive in time
+                status = 408
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
@@ -530,8 +582,11 @@ class ServiceMiddleware:
             self._log(scope, state, request_id, template, status, elapsed)
 
     @staticmethod
-    async def _send_error(send: Send, status: int, code: str, message: str, request_id: str) -> None:
+    async def _send_error(
+        send: Send, status: int, code: str, message: str, request_id: str, headers: dict[str, str] | None = None
+    ) -> None:
         body = json.dumps({"error": code, "message": message, "request_id": request_id}).encode()
+        extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
         await send(
             {
                 "type": "http.response.start",
@@ -540,6 +595,7 @@ class ServiceMiddleware:
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
                     (b"connection", b"close"),
+                    *extra,
                 ],
             }
         )
@@ -557,6 +613,7 @@ class ServiceMiddleware:
             "route": route,
             "status": status,
             "duration_ms": round(elapsed * 1000, 2),
+            "pid": os.getpid(),
         }
         answer: Answer | None = state.get("answer")
         if answer is not None:
@@ -621,7 +678,7 @@ def create_app(settings: Settings | None = None, engine: Any = None) -> FastAPI:
     """The FastAPI app. Builds the engine at start-up (lifespan) unless one is given."""
     settings = settings or Settings()
     handle = EngineHandle(settings, engine)
-    metrics = ServiceMetrics()
+    metrics = ServiceMetrics(multiprocess_dir=settings.prometheus_multiproc_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -638,6 +695,7 @@ def create_app(settings: Settings | None = None, engine: Any = None) -> FastAPI:
             settings.rate_limit_per_minute or "off",
         )
         yield
+        metrics.close()
 
     app = FastAPI(
         title="citebot",
@@ -834,6 +892,8 @@ def create_app(settings: Settings | None = None, engine: Any = None) -> FastAPI:
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
         log_questions=settings.log_questions,
+        access=app.state.access,
+        router=app.router,
     )
 
     _mount_slack(app, handle, settings)
@@ -853,23 +913,7 @@ def _mount_slack(app: FastAPI, engine: Any, settings: Settings) -> None:
 
 
 def serve(settings: Settings, host: str | None = None, port: int | None = None, workers: int = 1) -> int:
-    """`citebot serve`: uvicorn on host:port. With workers > 1 each worker builds its own engine
-    from the environment (the same Settings() the CLI read)."""
-    import uvicorn
+    """`citebot serve` (kept here for callers of `rag.api.serve`; it lives in rag.serving)."""
+    from rag.serving import serve as run
 
-    host = host or settings.host
-    port = port or settings.port
-    common: dict[str, Any] = {
-        "host": host,
-        "port": port,
-        "access_log": False,  # one structured line per request comes from ServiceMiddleware
-        "log_config": None,  # keep the CLI's logging set-up
-        "timeout_graceful_shutdown": 10,
-        "server_header": False,
-    }
-    log.info("citebot serve on http://%s:%s (%d worker%s)", host, port, workers, "" if workers == 1 else "s")
-    if workers > 1:
-        uvicorn.run("rag.api:create_app", factory=True, workers=workers, **common)
-    else:
-        uvicorn.run(create_app(settings), **common)
-    return 0
+    return run(settings, host=host, port=port, workers=workers)

@@ -8,14 +8,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 
 from rag.errors import CitebotError
+from rag.logs import configure_logging
 from rag.settings import GeneratorKind, Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: use 1 to 64")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,7 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="start the HTTP service (and Slack HTTP mode when configured)")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--workers", type=_positive_int, default=1, help="worker processes (metrics and logs cover all of them)"
+    )
 
     sub.add_parser("slack", help="run the Slack bot in Socket Mode")
 
@@ -86,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings()
         if getattr(args, "generator", None):
             settings = settings.model_copy(update={"generator": GeneratorKind(args.generator)})
-        logging.basicConfig(level=settings.log_level.upper(), format="%(message)s", stream=sys.stderr)
+        configure_logging(settings)
         return _dispatch(args, settings)
     except CitebotError as exc:
         print(f"citebot: {exc}", file=sys.stderr)
@@ -123,7 +135,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
             return run_ask(settings, args.question, as_json=args.json, top_k=args.top_k)
         case "serve":
-            from rag.api import serve
+            from rag.serving import serve
 
             return serve(settings, host=args.host, port=args.port, workers=args.workers)
         case "slack":

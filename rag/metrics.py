@@ -1,8 +1,17 @@
-"""Prometheus metrics of the HTTP service, on a registry per app (tests run several apps in one process)."""
+"""Prometheus metrics of the HTTP service, on a registry per app (tests run several apps in one process).
+
+With `citebot serve --workers N`, prometheus_client runs in multiprocess mode (PROMETHEUS_MULTIPROC_DIR,
+set by rag.serving before the workers start): every worker writes its values to files in that
+folder and /metrics, whichever worker serves it, renders the sum over all of them.
+"""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
+from prometheus_client import multiprocess as prometheus_multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from rag.schemas import Answer
@@ -18,7 +27,8 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 class ServiceMetrics:
     """Requests by route/method/status, latency per route and per engine stage, answer outcomes."""
 
-    def __init__(self) -> None:
+    def __init__(self, multiprocess_dir: Path | None = None) -> None:
+        self.multiprocess_dir = multiprocess_dir
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "citebot_http_requests_total",
@@ -33,7 +43,12 @@ class ServiceMetrics:
             buckets=BUCKETS,
             registry=self.registry,
         )
-        self.in_flight = Gauge("citebot_http_requests_in_flight", "Requests being served.", registry=self.registry)
+        self.in_flight = Gauge(
+            "citebot_http_requests_in_flight",
+            "Requests being served.",
+            registry=self.registry,
+            multiprocess_mode="livesum",  # the sum over live workers (ignored with one process)
+        )
         self.stages = Histogram(
             "citebot_stage_duration_seconds",
             "Time per answering stage (embed, retrieve, generate, verify, total).",
@@ -90,4 +105,13 @@ class ServiceMetrics:
             self.degraded.inc()
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if self.multiprocess_dir is None:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        prometheus_multiprocess.MultiProcessCollector(registry, path=str(self.multiprocess_dir))
+        return generate_latest(registry)
+
+    def close(self) -> None:
+        """At a worker's shutdown: its live gauges stop counting in the other workers' sums."""
+        if self.multiprocess_dir is not None:
+            prometheus_multiprocess.mark_process_dead(os.getpid(), path=str(self.multiprocess_dir))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -69,7 +71,18 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(60.0, gt=0)
     max_body_bytes: int = Field(65536, ge=1024, description="Largest request body the HTTP API accepts (413 above).")
     log_questions: bool = Field(True, description="Log question text at INFO.")
+    http_header_timeout_s: float = Field(
+        10.0, gt=0, le=300, description="Close a connection whose request line and headers take longer (408)."
+    )
+    http_body_timeout_s: float = Field(
+        30.0, gt=0, le=600, description="Close a connection whose request body takes longer to arrive (408)."
+    )
     log_level: str = Field("INFO")
+    prometheus_multiproc_dir: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR"),
+        description="Set by `citebot serve --workers N` (prometheus_client's own variable): metrics of all workers.",
+    )
 
     # Slack
     slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN"))
@@ -95,21 +108,56 @@ class Settings(BaseSettings):
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
 
+    @property
+    def metrics_dir(self) -> Path:
+        """Where `citebot serve --workers N` keeps prometheus_client's per-worker files."""
+        return self.data_dir / "metrics"
+
     def masked(self) -> dict[str, Any]:
-        """Effective settings with secrets masked, for `citebot config` and logs."""
+        """Effective settings with secrets masked, for `citebot config` and logs: secret fields,
+        credentials inside URLs (`https://user:pass@host`) and secret-looking query parameters."""
         out: dict[str, Any] = {}
         for name, value in self.model_dump().items():
             if isinstance(value, SecretStr):
-                out[name] = "****" if value.get_secret_value() else ""
-            elif isinstance(value, list) and value and isinstance(value[0], SecretStr):
-                out[name] = ["****"] * len(value)
+                out[name] = MASK if value.get_secret_value() else ""
+            elif isinstance(value, list):
+                out[name] = [_mask_value(v) for v in value]
             elif isinstance(value, Enum):
                 out[name] = value.value
             elif isinstance(value, Path):
-                out[name] = str(value)
+                out[name] = redact_url(str(value))
             else:
-                out[name] = value
+                out[name] = _mask_value(value)
         return out
+
+
+MASK = "****"
+_SECRET_PARAM = re.compile(r"(key|token|secret|passw|pwd|auth|sig|credential)", re.IGNORECASE)
+_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@\s?#]*)@")
+
+
+def _mask_value(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return MASK if value.get_secret_value() else ""
+    if isinstance(value, str):
+        return redact_url(value)
+    return value
+
+
+def redact_url(text: str) -> str:
+    """`text` with any user:password in URLs and secret-looking query values replaced by ****."""
+    text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", text)
+    if "://" not in text or "?" not in text:
+        return text
+    try:
+        parts = urlsplit(text)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+    except ValueError:
+        return text
+    if not any(_SECRET_PARAM.search(k) for k, _ in query):
+        return text
+    safe = [(k, MASK if _SECRET_PARAM.search(k) else v) for k, v in query]
+    return urlunsplit(parts._replace(query=urlencode(safe, safe="*")))
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

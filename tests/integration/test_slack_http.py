@@ -8,6 +8,7 @@ Ack and placeholder latencies are recorded and printed by the last test (not ass
 from __future__ import annotations
 
 import json
+import logging
 import re
 import statistics
 import threading
@@ -571,3 +572,95 @@ def test_latency_report(http, fake_slack):
     )
     print(report)
     assert len(ACK_MS) >= 20 and len(PLACEHOLDER_MS) >= 20
+
+
+# -- issue 16 item 3: malformed requests are clean 4xx, never a 500 or a traceback --------------------
+def _signed_bytes(body: bytes, secret: str = SIGNING_SECRET) -> dict[str, str]:
+    import hashlib
+    import hmac
+
+    ts = str(int(time.time()))
+    digest = hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def _assert_clean(resp: httpx.Response, status: int) -> None:
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith("application/json")
+    body = resp.json()
+    assert body["error"] and body["message"] and body["request_id"] == resp.headers["x-request-id"]
+    assert "Traceback" not in resp.text
+
+
+def _assert_no_traceback(caplog) -> None:
+    assert "Traceback" not in caplog.text
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Slack-Request-Timestamp": "not-a-number", "X-Slack-Signature": "v0=00"},
+        {"X-Slack-Request-Timestamp": "１２３".encode(), "X-Slack-Signature": "v0=00"},  # not ASCII digits
+        {"X-Slack-Request-Timestamp": "9" * 40, "X-Slack-Signature": "v0=00"},
+        {"X-Slack-Request-Timestamp": "-5", "X-Slack-Signature": "v0=00"},
+        {"X-Slack-Signature": "v0=00"},
+        {},
+    ],
+    ids=["letters", "unicode-digits", "huge", "negative", "no-timestamp", "unsigned"],
+)
+def test_bad_timestamp_or_missing_signature_is_401(http, caplog, headers):
+    caplog.set_level(logging.INFO)
+    resp = http.post("/slack/events", content=b"{not json", headers={"Content-Type": "application/json", **headers})
+    _assert_clean(resp, 401)
+    _assert_no_traceback(caplog)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"{not json", "application/json"),
+        (b"[1, 2, 3]", "application/json"),
+        (b'"a string"', "application/json"),
+        (b"payload=%7Bnot+json", "application/x-www-form-urlencoded"),
+        (b"\xff\xfe not utf-8", "application/json"),
+    ],
+    ids=["invalid-json", "json-array", "json-string", "form-payload-not-json", "not-utf8"],
+)
+def test_signed_but_unreadable_body_is_400(http, caplog, body, content_type):
+    caplog.set_level(logging.INFO)
+    resp = http.post("/slack/events", content=body, headers={"Content-Type": content_type, **_signed_bytes(body)})
+    _assert_clean(resp, 400)
+    _assert_no_traceback(caplog)
+
+
+def test_unsigned_garbage_is_401_even_when_it_is_not_json(http, caplog):
+    caplog.set_level(logging.INFO)
+    body = b"{not json"
+    resp = http.post(
+        "/slack/events", content=body, headers={"Content-Type": "application/json", **_signed_bytes(body, "wrong")}
+    )
+    _assert_clean(resp, 401)
+    _assert_no_traceback(caplog)
+
+
+def test_bad_signature_bodies_are_not_logged(http, fake_slack, caplog):
+    caplog.set_level(logging.DEBUG)
+    marker = "PRIVATE-MESSAGE-TEXT"
+    event = mention(fake_slack, "CBODYLOG1", marker + " " + "x" * 60_000)
+    body, headers, _ = event_request(event, secret="not-the-secret")
+    assert len(body) > 60_000
+    _assert_clean(http.post("/slack/events", content=body, headers=headers), 401)
+    assert marker not in caplog.text
+    assert max((len(r.getMessage()) for r in caplog.records), default=0) < 2_000
+    _assert_no_traceback(caplog)
+
+
+def test_the_bot_still_answers_after_malformed_requests(http, fake_slack, engine):
+    for _ in range(3):
+        http.post("/slack/events", content=b"{", headers={"X-Slack-Request-Timestamp": "x"})
+    event = mention(fake_slack, "CAFTERBAD", Q_AIRPORT)
+    resp, start, _ = post_event(http, fake_slack, event)
+    assert resp.status_code == 200
+    _, update = wait_answer(fake_slack, "CAFTERBAD", event["ts"], start)
+    assert update.args["text"] == engine.ask(Q_AIRPORT).answer

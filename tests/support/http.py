@@ -21,10 +21,21 @@ from tests.support.servers import VENV_BIN, free_port, stop_process, wait_http
 
 
 class UvicornThread:
-    def __init__(self, app: Any, port: int | None = None, **config: Any) -> None:
+    def __init__(self, app: Any, port: int | None = None, settings: Any = None, **config: Any) -> None:
+        """With `settings`, served exactly as `citebot serve` serves it (rag.serving.ServiceConfig:
+        read deadlines and all); without, by a stock uvicorn Config."""
         self.port = port or free_port()
         config.setdefault("log_level", "warning")
-        self.config = uvicorn.Config(app, host="127.0.0.1", port=self.port, access_log=False, lifespan="on", **config)
+        if settings is not None:
+            from rag.serving import ServiceConfig
+
+            self.config = ServiceConfig(
+                app, settings, configure_logs=False, host="127.0.0.1", port=self.port, lifespan="on", **config
+            )
+        else:
+            self.config = uvicorn.Config(
+                app, host="127.0.0.1", port=self.port, access_log=False, lifespan="on", **config
+            )
         self.server = uvicorn.Server(self.config)
         self.thread: threading.Thread | None = None
 

@@ -114,3 +114,40 @@ def test_citebot_config_prints_no_secret(tmp_path: Path) -> None:
     assert config["data_dir"] == str(tmp_path / "data")
     assert config["openai_api_key"] == "****"
     assert config["api_keys"] == ["****", "****"]
+
+
+URL_SECRETS = {
+    "OPENAI_BASE_URL": "https://llmuser:URLPASS123@llm.internal:8443/v1?api_key=URLKEY456&region=eu",
+    "CITEBOT_SLACK_API_URL": "https://URLTOKEN789@slack.proxy.internal/api/",
+    "CITEBOT_CORS_ORIGINS": "https://ops:CORSPASS@dash.internal,https://public.example.org",
+}
+
+
+def test_citebot_config_redacts_credentials_inside_urls(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CITEBOT_", "OPENAI_", "SLACK_"))}
+    env.update(URL_SECRETS, CITEBOT_DATA_DIR=str(tmp_path / "data"))
+    proc = subprocess.run([str(CITEBOT), "config"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout + proc.stderr
+    for leaked in ("URLPASS123", "URLKEY456", "URLTOKEN789", "CORSPASS", "llmuser"):
+        assert leaked not in out
+    config = json.loads(proc.stdout)
+    # what is not a secret stays readable, so the operator can still check the address
+    assert config["openai_base_url"] == "https://****@llm.internal:8443/v1?api_key=****&region=eu"
+    assert config["slack_api_url"] == "https://****@slack.proxy.internal/api/"
+    assert config["cors_origins"] == ["https://****@dash.internal", "https://public.example.org"]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://127.0.0.1:8000/v1", "http://127.0.0.1:8000/v1"),
+        ("https://a:b@h/x?token=t&q=1", "https://****@h/x?token=****&q=1"),
+        ("https://h/x?signature=s", "https://h/x?signature=****"),
+        ("not a url", "not a url"),
+    ],
+)
+def test_redact_url(url: str, expected: str) -> None:
+    from rag.settings import redact_url
+
+    assert redact_url(url) == expected

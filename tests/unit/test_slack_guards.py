@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from bot.guards import RateLimiter, TTLSet
+from bot.guards import TTLSet
 from bot.slack import clean_question, thread_turns
+from rag.access import RateLimiter
 
 
 class Clock:
