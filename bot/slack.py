@@ -36,7 +36,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
-from bot.feedback import FeedbackStore
+from rag.feedback import FeedbackStore
 from bot.guards import RateLimiter, TTLSet
 from rag.errors import CitebotError, ConfigError, QuestionError
 from rag.schemas import Answer, Turn

@@ -19,7 +19,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot import blocks
-from bot.feedback import FeedbackStore
+from rag.feedback import FeedbackStore
 from bot.slack import thread_turns
 from tests.support.servers import free_port, wait_http
 from tests.support.slack_api import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from bot.feedback import FeedbackStore
+from rag.feedback import FeedbackStore
 from rag.cli import main as cli_main
 from rag.schemas import Answer, Citation, Provenance
 
