@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -85,6 +86,7 @@ def _error(status: int, description: str) -> dict[str, Any]:
 
 def install_web(app: FastAPI) -> None:
     """Add the page, its assets, the docs and their routes to the app built by rag.api.create_app."""
+    _install_redoc_script(app)  # before the mount, which would serve the file unchanged
     app.mount("/static/vendor", StaticFiles(directory=VENDOR_DIR), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_pages(app)
@@ -118,6 +120,23 @@ def _install_pages(app: FastAPI) -> None:
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> FileResponse:
         return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
+
+
+# ReDoc's sidebar shows a logo it loads from a CDN: point it at our own icon so no request leaves.
+REDOC_CDN_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+
+
+@lru_cache(maxsize=1)
+def _redoc_script() -> bytes:
+    return (VENDOR_DIR / "redoc.standalone.js").read_bytes().replace(REDOC_CDN_LOGO.encode(), b"/static/favicon.svg")
+
+
+def _install_redoc_script(app: FastAPI) -> None:
+    @app.get("/static/vendor/redoc.standalone.js", include_in_schema=False)
+    async def redoc_script() -> Response:
+        return Response(
+            _redoc_script(), media_type="text/javascript", headers={"Cache-Control": "public, max-age=3600"}
+        )
 
 
 # -- the OpenAPI document ----------------------------------------------------------------------------

@@ -201,6 +201,7 @@
       }
       if (!answer) throw new Error("the answer stream ended early: ask again");
       renderAnswer(reply, question, answer);
+      reply.scrollIntoView({ block: "nearest" });
       history.push({ role: "user", content: question.slice(0, 8000) });
       history.push({ role: "assistant", content: answer.answer.slice(0, 8000) });
     } catch (err) {
@@ -314,9 +315,9 @@
       }
     }
     buttons.up = el("button", { type: "button", className: "vote up", "aria-pressed": "false",
-      "aria-label": "Helpful", onclick: () => vote("up") }, "👍");
+      onclick: () => vote("up") }, el("span", { "aria-hidden": "true", text: "👍 " }), "Helpful");
     buttons.down = el("button", { type: "button", className: "vote down", "aria-pressed": "false",
-      "aria-label": "Not helpful", onclick: () => vote("down") }, "👎");
+      onclick: () => vote("down") }, el("span", { "aria-hidden": "true", text: "👎 " }), "Not helpful");
     bar.append(buttons.up, buttons.down, status);
     return bar;
   }

@@ -37,6 +37,7 @@
         spec: spec,
         domNode: swagger,
         deepLinking: true,
+        validatorUrl: null,
         requestInterceptor: function (request) {
           if (key && !request.headers.Authorization) request.headers.Authorization = "Bearer " + key;
           return request;
