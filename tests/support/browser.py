@@ -62,24 +62,43 @@ def start_chrome(chromium: str, driver: str, profile_dir: Path) -> Any:
 
 
 class RequestLog:
-    """Accumulates the URLs of every request the browser sent (the performance log drains on read)."""
+    """Every request the browser sent (url, method, headers, body), read from the performance log,
+    which drains on each read: `collect()` accumulates."""
 
     def __init__(self, driver: Any) -> None:
         self.driver = driver
-        self.urls: list[str] = []
+        self.requests: list[dict[str, Any]] = []
 
-    def collect(self) -> list[str]:
+    def collect(self) -> list[dict[str, Any]]:
         for entry in self.driver.get_log("performance"):
             message = json.loads(entry["message"])["message"]
             if message.get("method") == "Network.requestWillBeSent":
-                self.urls.append(message["params"]["request"]["url"])
-        return self.urls
+                request = message["params"]["request"]
+                self.requests.append(
+                    {
+                        "url": request["url"],
+                        "method": request.get("method"),
+                        "headers": {k.lower(): v for k, v in request.get("headers", {}).items()},
+                        "body": request.get("postData"),
+                    }
+                )
+        return self.requests
 
     def hosts(self) -> set[str]:
+        """Hosts of every http(s)/ws(s) request (the browser's own chrome:// pages are not requests)."""
         hosts = set()
-        for url in self.collect():
-            parts = urlsplit(url)
-            if parts.scheme in ("data", "blob", "about"):
-                continue
-            hosts.add(parts.hostname or url)
+        for request in self.collect():
+            parts = urlsplit(request["url"])
+            if parts.scheme in ("http", "https", "ws", "wss"):
+                hosts.add(parts.hostname or "")
+            elif parts.scheme not in ("data", "blob", "about", "chrome", "chrome-extension", "devtools"):
+                hosts.add(request["url"])
         return hosts
+
+    def to(self, path: str, method: str = "POST") -> list[dict[str, Any]]:
+        return [r for r in self.collect() if urlsplit(r["url"]).path == path and r["method"] == method]
+
+
+def console_errors(driver: Any) -> list[str]:
+    """SEVERE entries of the browser console (JS errors, CSP violations, failed loads)."""
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
