@@ -95,6 +95,8 @@ def test_ask_read_the_cited_answer_and_open_its_quoted_passage(service, browser,
     assert browser.find_element(By.ID, "passage-doc").text == citation["title"]
     assert browser.find_element(By.ID, "passage-source").text == citation["source"]
     assert browser.find_element(By.ID, "passage-section").text == (citation.get("section") or "—")
+    browser.set_window_size(1360, 1200)
+    browser.execute_script("window.scrollTo(0, 0)")
     browser.save_screenshot(str(artifacts / "answer-with-source.png"))
 
     browser.switch_to.active_element.send_keys(Keys.ESCAPE)

@@ -26,7 +26,7 @@ LAUNCH_FLAGS = (
     "--disable-default-apps",
     "--disable-extensions",
     "--disable-dev-shm-usage",
-    "--window-size=1360,900",
+    "--window-size=1360,1000",
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
 )
 
