@@ -10,6 +10,8 @@ recorded: none leaves 127.0.0.1.
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -20,6 +22,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 from rag.feedback import FeedbackStore
 from rag.settings import Settings
 from tests.support.browser import console_errors
+from tests.support.http import ServeProcess, derive
+from tests.support.openai_server import Error, OpenAIServer
 
 QUESTION = "How many Chinese were killed in the Karachi airport bombing?"
 FOLLOW_UP = "Who claimed responsibility for it?"
@@ -203,3 +207,44 @@ def test_the_api_docs_render_with_no_request_leaving_localhost(service, browser,
     browser.save_screenshot(str(artifacts / shot))
     assert_only_local(browser)
     assert console_errors(browser) == []
+
+
+@pytest.fixture(scope="module")
+def llm_service(seeded_settings, served_data, tmp_path_factory) -> Iterator[tuple[ServeProcess, OpenAIServer]]:
+    """`citebot serve` with the openai generator, pointed at a local OpenAI-protocol server."""
+    data = tmp_path_factory.mktemp("browser-llm") / "data"
+    shutil.copytree(served_data, data)
+    with OpenAIServer() as provider:
+        settings = derive(
+            seeded_settings,
+            data_dir=data,
+            rate_limit_per_minute=0,
+            generator="openai",
+            openai_base_url=provider.base_url,
+            openai_api_key="sk-browser-test",
+            openai_max_retries=0,
+            openai_timeout_s=5,
+        )
+        with ServeProcess(settings, data.parent / "serve.log") as server:
+            yield server, provider
+
+
+def test_a_streamed_llm_answer_and_a_degraded_fallback_are_shown_plainly(llm_service, browser, artifacts):
+    server, provider = llm_service
+    open_page(browser, server.base_url)
+
+    streamed = ask(browser, QUESTION)  # the local provider streams a cited answer in small chunks
+    assert "mode openai" in streamed.find_element(By.CSS_SELECTOR, ".meta").text
+    assert "not degraded" in streamed.find_element(By.CSS_SELECTOR, ".meta").text
+    assert streamed.find_elements(By.CSS_SELECTOR, "button.cite")
+    assert provider.chat_requests and provider.chat_requests[-1].body.get("stream") is True
+
+    provider.script(Error(500, message="the model server broke"))
+    degraded = ask(browser, QUESTION)
+
+    meta = degraded.find_element(By.CSS_SELECTOR, ".meta").text
+    assert "degraded: fallback answer" in meta and "mode extractive (fallback)" in meta
+    assert degraded.find_element(By.CSS_SELECTOR, ".badge.warn").is_displayed()
+    assert degraded.find_elements(By.CSS_SELECTOR, "button.cite")  # the fallback still cites
+    browser.save_screenshot(str(artifacts / "degraded.png"))
+    assert_only_local(browser)
