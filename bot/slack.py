@@ -36,9 +36,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
-from rag.feedback import FeedbackStore
 from bot.guards import RateLimiter, TTLSet
 from rag.errors import CitebotError, ConfigError, QuestionError
+from rag.feedback import FeedbackStore
 from rag.schemas import Answer, Turn
 from rag.settings import Settings
 
