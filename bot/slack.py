@@ -36,11 +36,11 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
-from bot.feedback import FeedbackStore
 from bot.guards import TTLSet
 from bot.verify import NoRequestBodies, SlackRequestCheck
 from rag.access import RateLimiter
 from rag.errors import CitebotError, ConfigError, QuestionError
+from rag.feedback import FeedbackStore
 from rag.schemas import Answer, Turn
 from rag.settings import Settings
 

@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from importlib import resources
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -52,6 +53,8 @@ access_log = logging.getLogger("citebot.access")
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 MAX_HISTORY_ITEMS = 50
 SSE_MEDIA_TYPE = "text/event-stream"
+# Request, response and error examples for /docs: a data file, generic, naming nothing of one corpus.
+EXAMPLES: dict[str, Any] = json.loads(resources.files("rag.resources").joinpath("openapi_examples.json").read_text())
 
 # -- request / response models -------------------------------------------------------------------
 
@@ -77,19 +80,7 @@ TopK = Annotated[StrictInt, Field(ge=1, le=50), BeforeValidator(_integral_float)
 class AskRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"question": "How many Chinese were killed in the Karachi airport bombing?"},
-                {
-                    "question": "Who claimed it?",
-                    "top_k": 4,
-                    "history": [
-                        {"role": "user", "content": "What happened at Karachi airport?"},
-                        {"role": "assistant", "content": "A bombing killed two Chinese engineers [1]."},
-                    ],
-                },
-            ]
-        },
+        json_schema_extra={"examples": [example["value"] for example in EXAMPLES["ask_requests"].values()]},
     )
     question: StrictStr = Field(
         min_length=1,
@@ -125,64 +116,13 @@ class Readiness(BaseModel):
     message: str | None = None
 
 
-ASK_EXAMPLES = {
-    "simple": {
-        "summary": "A question",
-        "value": {"question": "How many Chinese were killed in the Karachi airport bombing?"},
-    },
-    "follow-up": {
-        "summary": "A follow-up with history and top_k",
-        "value": AskRequest.model_config["json_schema_extra"]["examples"][1],  # type: ignore[index]
-    },
-}
-
-ANSWER_EXAMPLE = {
-    "answer": "Two Chinese nationals were killed in the attack near Karachi airport [1].",
-    "citations": [
-        {
-            "n": 1,
-            "doc_id": "000_df87d34ee5b10a65",
-            "source": "000_df87d34ee5b10a65.txt",
-            "title": "MSS statement after the Karachi airport attack",
-            "chunk_id": "000_df87d34ee5b10a65:0003",
-            "quote": "The attack killed two Chinese nationals.",
-            "score": 0.83,
-        }
-    ],
-    "sources": [
-        {
-            "doc_id": "000_df87d34ee5b10a65",
-            "source": "000_df87d34ee5b10a65.txt",
-            "title": "MSS statement after the Karachi airport attack",
-            "chunk_id": "000_df87d34ee5b10a65:0003",
-            "score": 0.83,
-        }
-    ],
-    "abstained": False,
-    "support": 1.0,
-    "mode": "extractive",
-    "degraded": False,
-    "timings_ms": {"embed_ms": 3.1, "retrieve_ms": 4.2, "generate_ms": 6.0, "verify_ms": 0.4, "total_ms": 14.1},
-    "provenance": {
-        "embedding_model": "all-MiniLM-L6-v2-int8",
-        "generator": "extractive",
-        "llm_model": None,
-        "prompt_version": None,
-        "index_fingerprint": "3f0c9a1d2b7e4c55",
-    },
-    "citation_repairs": 0,
-    "request_id": "9b1deb4d3b7d4bad",
-}
-
-SSE_EXAMPLE = (
-    "event: delta\n"
-    'data: {"text": "Two Chinese nationals were killed in the attack near Karachi airport [1]."}\n\n'
-    "event: answer\n"
-    'data: {"answer": "Two Chinese nationals were killed ... [1].", "citations": [...], ...}\n\n'
-)
+ASK_EXAMPLES: dict[str, Any] = EXAMPLES["ask_requests"]
+ANSWER_EXAMPLE: dict[str, Any] = EXAMPLES["answer"]
+SSE_EXAMPLE: str = EXAMPLES["sse"]
 
 
-def _error_example(code: str, message: str) -> dict[str, Any]:
+def _error_example(status: int) -> dict[str, Any]:
+    code, message = EXAMPLES["errors"][str(status)]
     return {
         "model": ErrorBody,
         "content": {
@@ -201,13 +141,13 @@ ASK_RESPONSES: dict[int | str, dict[str, Any]] = {
             SSE_MEDIA_TYPE: {"schema": {"type": "string"}, "example": SSE_EXAMPLE},
         },
     },
-    401: _error_example("unauthorized", "send `Authorization: Bearer <key>` with one of the keys in CITEBOT_API_KEYS"),
-    413: _error_example("payload_too_large", "the request body is larger than 65536 bytes"),
-    415: _error_example("unsupported_media_type", "send the question as JSON with `Content-Type: application/json`"),
-    422: _error_example("invalid_request", "the question is empty: ask something about the articles"),
-    429: _error_example("rate_limited", "too many requests: retry after 12 s"),
-    503: _error_example("unavailable", "Chroma at 127.0.0.1:8001 is not reachable (ConnectError): start it ..."),
-    504: _error_example("timeout", "no answer within 60 s (CITEBOT_REQUEST_TIMEOUT_S)"),
+    401: _error_example(401),
+    413: _error_example(413),
+    415: _error_example(415),
+    422: _error_example(422),
+    429: _error_example(429),
+    503: _error_example(503),
+    504: _error_example(504),
 }
 
 
@@ -702,6 +642,9 @@ def create_app(settings: Settings | None = None, engine: Any = None) -> FastAPI:
         version="0.1.0",
         summary="Answers questions from a collection of news articles and cites the passages it used.",
         lifespan=lifespan,
+        docs_url=None,  # /docs, /redoc and /openapi.json are served offline by rag.web (key-guarded when keys are set)
+        redoc_url=None,
+        openapi_url=None,
         openapi_tags=[
             {"name": "answers", "description": "Ask a question, get an answer with citations."},
             {"name": "operations", "description": "Health, readiness, metrics."},
@@ -897,7 +840,14 @@ def create_app(settings: Settings | None = None, engine: Any = None) -> FastAPI:
     )
 
     _mount_slack(app, handle, settings)
+    _install_web(app)
     return app
+
+
+def _install_web(app: FastAPI) -> None:
+    from rag.web.routes import install_web  # the page, its assets, the offline docs, /passages and /feedback
+
+    install_web(app)
 
 
 def _mount_slack(app: FastAPI, engine: Any, settings: Settings) -> None:

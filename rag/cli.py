@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--report", type=Path, default=None, help="write a Markdown report here")
 
-    fb = sub.add_parser("feedback", help="Slack feedback")
+    fb = sub.add_parser("feedback", help="feedback from Slack and the web page")
     fb_sub = fb.add_subparsers(dest="feedback_command", required=True)
     export = fb_sub.add_parser("export", help="write the thumbs-down answers as evaluation cases")
     export.add_argument("--to", type=Path, required=True)
@@ -147,7 +147,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
             return run_eval_cli(settings, args)
         case "feedback":
-            from bot.feedback import export_cli
+            from rag.feedback import export_cli
 
             return export_cli(settings, args.to)
         case "bench":

@@ -15,7 +15,7 @@ from rag.extractive import ExtractiveGenerator
 from rag.passages import Draft, Generator, Passage
 from rag.question import Query, analyse
 from rag.retrieval import HybridRetriever
-from rag.schemas import Answer, Citation, DocumentInfo, Provenance, Source, Turn
+from rag.schemas import Answer, ChunkText, Citation, DocumentInfo, Provenance, Source, Turn
 from rag.settings import GeneratorKind, Settings
 from rag.store import ChromaStore
 
@@ -93,6 +93,23 @@ class Engine:
                 )
             docs[doc_id].chunks += 1
         return sorted(docs.values(), key=lambda d: d.source)
+
+    def chunks(self, chunk_ids: list[str]) -> list[ChunkText]:
+        """The stored passages with these ids (the text a citation quotes); unknown ids are left out."""
+        out = []
+        for chunk in self.store.chunks_by_id(chunk_ids):
+            meta = chunk.metadata
+            out.append(
+                ChunkText(
+                    chunk_id=chunk.chunk_id,
+                    doc_id=str(meta.get("doc_id", "")),
+                    source=str(meta.get("source", "")),
+                    title=str(meta.get("title", "")),
+                    section=meta.get("section") or None,
+                    text=chunk.text,
+                )
+            )
+        return out
 
     def status(self) -> dict:
         snapshot = self.retriever.snapshot()

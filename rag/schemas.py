@@ -74,3 +74,14 @@ class DocumentInfo(BaseModel):
     ingested_at: str | None = None
     publisher: str | None = None
     date: str | None = None
+
+
+class ChunkText(BaseModel):
+    """One stored passage with its full text, as a citation's `chunk_id` points to it."""
+
+    chunk_id: str
+    doc_id: str
+    source: str
+    title: str
+    section: str | None = Field(None, description="Heading path of the chunk inside its document, when known.")
+    text: str = Field(description="The chunk's stored text; a citation's `quote` is a verbatim part of it.")

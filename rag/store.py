@@ -317,6 +317,16 @@ class ChromaStore:
             page = collection.get(where={"doc_id": doc_id}, include=["metadatas"])
         return [StoredChunk(i, "", m or {}) for i, m in zip(page["ids"], page["metadatas"])]
 
+    def chunks_by_id(self, chunk_ids: Sequence[str]) -> list[StoredChunk]:
+        """The stored chunks (text and metadata) with these ids; unknown ids are left out."""
+        collection = self._collection(create=False)
+        if collection is None or not chunk_ids:
+            return []
+        with self._guard():
+            page = collection.get(ids=list(dict.fromkeys(chunk_ids)), include=["metadatas", "documents"])
+        docs = page.get("documents") or [""] * len(page["ids"])
+        return [StoredChunk(i, t or "", m or {}) for i, t, m in zip(page["ids"], docs, page["metadatas"])]
+
     def query(self, embedding: np.ndarray, k: int) -> list[StoredChunk]:
         collection = self._collection(create=False)
         if collection is None:

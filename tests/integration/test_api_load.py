@@ -82,7 +82,7 @@ def test_fuzzed_requests_never_get_a_server_error(server):
     seen: dict[tuple[str, str], int] = {}
 
     @given(case=cases)
-    @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+    @settings(max_examples=180, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
     def fuzz(case) -> None:
         response = case.call(base_url=server.base_url, timeout=30)
         seen[(case.method, case.path)] = seen.get((case.method, case.path), 0) + 1
@@ -93,3 +93,4 @@ def test_fuzzed_requests_never_get_a_server_error(server):
 
     fuzz()
     assert ("POST", "/ask") in seen and seen[("POST", "/ask")] >= 10
+    assert seen.get(("POST", "/feedback"), 0) >= 5 and seen.get(("GET", "/passages/{chunk_id}"), 0) >= 5, seen

@@ -20,8 +20,8 @@ import pytest
 from pydantic import SecretStr
 
 from bot import blocks
-from bot.feedback import FeedbackStore
 from bot.slack import thread_turns
+from rag.feedback import FeedbackStore
 from tests.support.servers import free_port, wait_http
 from tests.support.slack_api import (
     BOT_ID,

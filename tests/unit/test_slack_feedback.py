@@ -1,11 +1,11 @@
-"""bot.feedback: votes in SQLite and the thumbs-down export for `citebot eval --questions`."""
+"""rag.feedback: votes in SQLite and the thumbs-down export for `citebot eval --questions`."""
 
 from __future__ import annotations
 
 import yaml
 
-from bot.feedback import FeedbackStore
 from rag.cli import main as cli_main
+from rag.feedback import FeedbackStore
 from rag.schemas import Answer, Citation, Provenance
 
 PROV = Provenance(embedding_model="minilm", generator="extractive", index_fingerprint="abc")

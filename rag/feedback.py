@@ -1,7 +1,9 @@
-"""What the Slack bot remembers, in SQLite under the data dir (`<data_dir>/slack.sqlite3`):
+"""Answers and 👍/👎 votes, in SQLite under the data dir (`<data_dir>/slack.sqlite3`; the name is
+kept from when only the Slack bot wrote it). Shared by the Slack bot and the web page (`rag.web`):
 
 - answers:  every answer the bot gave (question, full Answer JSON, user, channel, thread), keyed by an
-            answer id that the 👍/👎 and "Share in channel" buttons carry;
+            answer id that the 👍/👎 and "Share in channel" buttons carry; answers voted on in the web
+            page are stored with channel "web" under the id `web-<request id>`;
 - feedback: one vote per user and answer (question, answer, citations, user, channel, vote, time);
 - threads:  the threads the bot answered in, so that replies there are treated as follow-ups.
 
@@ -29,6 +31,7 @@ from rag.schemas import Answer, Turn
 from rag.settings import Settings
 
 DB_NAME = "slack.sqlite3"
+WEB_CHANNEL = "web"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -132,6 +135,22 @@ class FeedbackStore:
                 (answer_id, question, answer.model_dump_json(), user, channel, thread_ts, answer.request_id, _now()),
             )
         return answer_id
+
+    def record_web_vote(self, question: str, answer: Answer, *, user: str, vote: str) -> Vote:
+        """A vote from the web page on an answer it was given (and sends back): the answer is stored
+        once under `web-<request id>`, so that a changed vote replaces the earlier one."""
+        if vote not in ("up", "down"):
+            raise ValueError(f"vote must be 'up' or 'down', not {vote!r}")
+        answer_id = f"web-{answer.request_id or uuid.uuid4().hex[:16]}"
+        with self._lock, self._connect() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO answers (id, question, answer_json, user, channel, thread_ts, request_id,"
+                " created_at) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
+                (answer_id, question, answer.model_dump_json(), user, WEB_CHANNEL, answer.request_id, _now()),
+            )
+        record = self.record_vote(answer_id, user=user, channel=WEB_CHANNEL, vote=vote)
+        assert record is not None  # stored just above
+        return record
 
     def get_answer(self, answer_id: str) -> StoredAnswer | None:
         with self._connect() as db:
@@ -288,7 +307,7 @@ class FeedbackStore:
         cases = self.export_cases()
         doc = {"version": 1, "questions": cases}
         header = (
-            "# citebot evaluation cases from Slack thumbs-down feedback.\n"
+            "# citebot evaluation cases from thumbs-down feedback (Slack and the web page).\n"
             "# type: feedback, needs_review: true -> fill in `answer` and `key_facts` (and check `sources`)\n"
             "# before using these as gold cases. Run: citebot eval --questions THIS_FILE\n"
         )
@@ -302,8 +321,8 @@ def export_cli(settings: Settings, path: Path) -> int:
     db_path = Path(settings.data_dir) / DB_NAME
     if not db_path.exists():
         print(
-            f"citebot: no Slack feedback yet ({db_path} does not exist); "
-            "votes are stored when people click 👍/👎 under the bot's answers.",
+            f"citebot: no feedback yet ({db_path} does not exist); "
+            "votes are stored when people click 👍/👎 under answers in Slack or on the web page.",
             file=sys.stderr,
         )
         path.parent.mkdir(parents=True, exist_ok=True)
