@@ -37,12 +37,23 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from rag.errors import CitebotError, ConfigError
 from rag.schemas import Answer
 
-ANSWERABLE_TYPES = ("single_fact", "paraphrase", "multi_doc", "conflict")
+ANSWERABLE_TYPES = ("single_fact", "numeric", "paraphrase", "multi_doc", "multi_part", "conflict")
 QUESTION_TYPES = (*ANSWERABLE_TYPES, "unanswerable", "injection", "feedback")
 DEFAULT_QUESTIONS = Path("tests") / "eval" / "questions.yaml"
 HIT_K = 5
 
-QuestionType = Literal["single_fact", "paraphrase", "multi_doc", "conflict", "unanswerable", "injection", "feedback"]
+QuestionType = Literal[
+    "single_fact",
+    "numeric",
+    "paraphrase",
+    "multi_doc",
+    "multi_part",
+    "conflict",
+    "unanswerable",
+    "injection",
+    "feedback",
+]
+SPLITS = ("dev", "test")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -63,6 +74,8 @@ class Question(BaseModel):
     expect_abstain: bool | None = None
     needs_review: bool = False
     notes: str = ""
+    split: Literal["", "dev", "test"] = Field("", description="dev (tune on it) or test (the gate; never tuned on).")
+    corpus: str = Field("", description="Corpus the question is asked over ('' = the seeds).")
     origin: str = Field("", description="File the question was loaded from.")
 
     @field_validator("key_facts", mode="before")
@@ -103,11 +116,12 @@ def load_questions(paths: Sequence[Path]) -> list[Question]:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"question file {path} does not exist: pass an existing YAML/JSONL file to --questions")
-        for where, raw in _read_items(path):
+        defaults, items = _read_file(path)
+        for where, raw in items:
             if not isinstance(raw, dict):
                 raise ConfigError(f"{where}: each question must be a mapping, got {type(raw).__name__}")
             try:
-                question = Question.model_validate({**raw, "origin": str(path)})
+                question = Question.model_validate({**defaults, **raw, "origin": str(path)})
             except ValidationError as exc:
                 problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
                 raise ConfigError(f"{where} (id {raw.get('id', '?')!r}) is not a valid question: {problems}") from exc
@@ -118,17 +132,14 @@ def load_questions(paths: Sequence[Path]) -> list[Question]:
     return out
 
 
-def _read_items(path: Path) -> Iterable[tuple[str, Any]]:
+FILE_DEFAULTS = ("split", "corpus")
+
+
+def _read_file(path: Path) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+    """(file-level defaults such as `split:` and `corpus:`, the questions with where each one stands)."""
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() in (".jsonl", ".ndjson"):
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            try:
-                yield f"{path}:{lineno}", json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"{path}:{lineno} is not valid JSON: {exc.msg}") from exc
-        return
+        return {}, list(_jsonl_items(path, text))
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(text)
@@ -141,15 +152,26 @@ def _read_items(path: Path) -> Iterable[tuple[str, Any]]:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    defaults: dict[str, Any] = {}
     if isinstance(data, dict):
         version = data.get("version", 1)
         if version != 1:
             raise ConfigError(f"{path}: unsupported question-set version {version!r} (this citebot reads version 1)")
+        defaults = {key: data[key] for key in FILE_DEFAULTS if key in data}
         data = data.get("questions")
     if not isinstance(data, list):
         raise ConfigError(f"{path}: expected a `questions:` list (or a list of questions)")
-    for i, item in enumerate(data):
-        yield f"{path} question #{i + 1}", item
+    return defaults, [(f"{path} question #{i + 1}", item) for i, item in enumerate(data)]
+
+
+def _jsonl_items(path: Path, text: str) -> Iterable[tuple[str, Any]]:
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            yield f"{path}:{lineno}", json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}:{lineno} is not valid JSON: {exc.msg}") from exc
 
 
 def default_questions_path() -> Path:
