@@ -35,7 +35,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from rag.errors import CitebotError, ConfigError
-from rag.schemas import Answer
+from rag.schemas import Answer, Turn
 
 ANSWERABLE_TYPES = ("single_fact", "numeric", "paraphrase", "multi_doc", "multi_part", "conflict")
 QUESTION_TYPES = (*ANSWERABLE_TYPES, "unanswerable", "injection", "feedback")
@@ -71,6 +71,7 @@ class Question(BaseModel):
     key_facts: list[list[str]] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)
     forbidden: list[str] = Field(default_factory=list)
+    history: list[Turn] = Field(default_factory=list, description="Earlier turns, sent with the question.")
     expect_abstain: bool | None = None
     needs_review: bool = False
     notes: str = ""
@@ -572,7 +573,7 @@ def evaluate(
     chunks: dict[str, str] | None = None,
     progress: Callable[[int, int, QuestionResult], None] | None = None,
 ) -> EvalReport:
-    """Ask every question once (no history) and score the answers."""
+    """Ask every question once (with its history, if any) and score the answers."""
     started = time.perf_counter()
     chunks = chunk_texts(engine.settings) if chunks is None else chunks
     results: list[QuestionResult] = []
@@ -580,7 +581,7 @@ def evaluate(
     for i, question in enumerate(questions, start=1):
         t0 = time.perf_counter()
         try:
-            answer = engine.ask(question.question, request_id=f"eval-{question.id}")
+            answer = engine.ask(question.question, history=question.history or None, request_id=f"eval-{question.id}")
         except CitebotError as exc:
             result = error_result(question, f"{type(exc).__name__}: {exc}", (time.perf_counter() - t0) * 1000)
         else:

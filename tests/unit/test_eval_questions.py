@@ -49,7 +49,7 @@ def questions_of(path: Path) -> tuple[Question, ...]:
 
 
 def test_every_expected_question_file_exists():
-    for path, folder, _ in SEED_FILES[:1] + CORPUS_FILES:  # the seeds test split lands in the next commit
+    for path, folder, _ in SEED_FILES + CORPUS_FILES:
         assert path.is_file(), f"missing question file {path}"
         assert folder.is_dir(), f"missing document folder {folder}"
     assert CORPUS_FILES, "no second corpus under tests/eval/corpora"
@@ -83,6 +83,14 @@ def test_questions_are_labelled_and_split(path: Path, folder: Path, split: str):
             assert q.key_facts and q.sources, f"{q.id}: an answerable question needs key facts and gold sources"
         if q.type in ("multi_part", "conflict"):
             assert len(q.key_facts) >= 2, f"{q.id}: a {q.type} question has one key-fact group per part or side"
+
+
+def test_seeds_test_split_is_large_and_varied():
+    questions = questions_of(SEED_FILES[1][0])
+    assert len(questions) >= 60
+    counts = {t: sum(q.type == t for q in questions) for t in LABELS}
+    assert all(n >= 3 for n in counts.values()), counts
+    assert sum(bool(q.history) for q in questions) >= 2, "follow-up questions carry the earlier turns"
 
 
 def test_ids_are_unique_across_every_file():
