@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _ingest_eval_corpus(settings: Settings, paths: list[Path]) -> None:
+def ingest_eval_corpus(settings: Settings, paths: list[Path]) -> None:
     """Bring an evaluation corpus's own index up to date (nothing to do when it already is)."""
     from ingest.pipeline import Ingester
 
@@ -120,7 +120,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         case "eval":
             from rag.evaluation import run_eval_cli
 
-            return run_eval_cli(settings, args, ingest=_ingest_eval_corpus)
+            return run_eval_cli(settings, args, ingest=ingest_eval_corpus)
         case "feedback":
             from bot.feedback import export_cli
 
