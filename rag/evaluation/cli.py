@@ -9,6 +9,7 @@ citebot eval --report eval.html                # + a self-contained HTML (or .md
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 from rag.errors import ConfigError
@@ -61,6 +62,13 @@ def _run_suites(settings: Any, args: Any, as_json: bool, ingest: IngestFn | None
     return run_suites(settings, suites, ingest=None if getattr(args, "no_ingest", False) else ingest, progress=progress)
 
 
+def _write(reports: list[EvalReport], path: Path) -> Path:
+    try:
+        return write_report(reports, path)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the report to {path}: {exc.strerror or exc}") from exc
+
+
 def run_eval_cli(settings: Any, args: Any, ingest: IngestFn | None = None) -> int:
     """Run, print (a table, or JSON with --json), write --report; exit 1 when any question errored."""
     as_json = bool(getattr(args, "json", False))
@@ -84,6 +92,5 @@ def run_eval_cli(settings: Any, args: Any, ingest: IngestFn | None = None) -> in
         print("(the failing questions, with answers and cited quotes: --report eval.html)", file=sys.stderr)
     report_path = getattr(args, "report", None)
     if report_path:
-        written = write_report(reports, report_path)
-        print(f"report written to {written}", file=sys.stderr)
+        print(f"report written to {_write(reports, report_path)}", file=sys.stderr)
     return 1 if any(r.overall.errors for r in reports) else 0

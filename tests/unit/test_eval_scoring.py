@@ -238,3 +238,21 @@ def test_suites_cover_seeds_and_every_corpus_in_both_splits():
     with pytest.raises(ConfigError, match="unknown split"):
         select_suites(suites, splits=["train"])
     assert Suite("x", "dev", Path("q.yaml")).name == "x/dev"
+
+
+def test_an_unwritable_report_path_is_a_clear_error(tmp_path: Path):
+    from argparse import Namespace
+
+    from rag.evaluation import run_eval_cli
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    questions = tmp_path / "q.yaml"
+    questions.write_text("version: 1\nquestions: []\n")
+    args = Namespace(questions=[questions], corpus=None, split=None, json=False, report=blocker / "eval.html")
+    with pytest.raises(ConfigError, match="no questions in"):
+        run_eval_cli(None, args)
+    with pytest.raises(ConfigError, match=r"cannot write the report to .*eval\.html"):
+        from rag.evaluation.cli import _write
+
+        _write(_reports(), blocker / "eval.html")
