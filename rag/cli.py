@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from rag.errors import CitebotError
+from rag.errors import CitebotError, ConfigError
 from rag.logs import configure_logging
 from rag.settings import GeneratorKind, Settings
 
@@ -75,11 +75,18 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("slack", help="run the Slack bot in Socket Mode")
 
-    ev = sub.add_parser("eval", help="evaluate retrieval and answers on the question set")
-    ev.add_argument("--questions", type=Path, action="append", default=None, help="question file(s) (YAML/JSONL)")
+    ev = sub.add_parser(
+        "eval", help="evaluate retrieval and answers: dev and test splits of the seeds and of every corpus"
+    )
+    ev.add_argument(
+        "--questions", type=Path, action="append", default=None, help="only these file(s) (YAML/JSONL), on the index"
+    )
+    ev.add_argument("--corpus", action="append", default=None, help="seeds or a folder of tests/eval/corpora")
+    ev.add_argument("--split", action="append", choices=["dev", "test"], default=None)
+    ev.add_argument("--no-ingest", action="store_true", help="use each corpus's existing index as it is")
     ev.add_argument("--generator", choices=[g.value for g in GeneratorKind], default=None)
     ev.add_argument("--json", action="store_true")
-    ev.add_argument("--report", type=Path, default=None, help="write a Markdown report here")
+    ev.add_argument("--report", type=Path, default=None, help="write a report: .html (self-contained) or .md")
 
     fb = sub.add_parser("feedback", help="feedback from Slack and the web page")
     fb_sub = fb.add_subparsers(dest="feedback_command", required=True)
@@ -105,6 +112,17 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+
+
+def ingest_eval_corpus(settings: Settings, paths: list[Path]) -> None:
+    """Bring an evaluation corpus's own index up to date (nothing to do when it already is)."""
+    from ingest.pipeline import Ingester
+
+    ingester = Ingester(settings)
+    if ingester.is_stale(paths):
+        report = ingester.run(paths, prune=True, progress=False)
+        if report.failed:
+            raise ConfigError(f"{report.failed} file(s) of {', '.join(map(str, paths))} failed to ingest")
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -145,7 +163,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         case "eval":
             from rag.evaluation import run_eval_cli
 
-            return run_eval_cli(settings, args)
+            return run_eval_cli(settings, args, ingest=ingest_eval_corpus)
         case "feedback":
             from rag.feedback import export_cli
 

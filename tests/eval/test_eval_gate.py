@@ -1,17 +1,20 @@
-"""The answer-quality gate: the question set over the seeds, scored, with thresholds per metric.
+"""The answer-quality gate: the TEST splits of both corpora, scored, with thresholds per metric.
 
-The offline run uses the default (extractive) generator over the session's seeded index. Thresholds
-are the targets of the evaluation issue wherever the measured values meet them; where the engine does
-not reach a target yet, the threshold is the honestly measured value rounded down a little, with the
-target in a comment, so that any regression fails the suite. The extractive generator is deterministic,
-so these numbers are stable from run to run.
+The gate runs only on held-out questions (tests/eval/questions_test.yaml over the seeds, and
+tests/eval/corpora/postgresql/questions_test.yaml over the PostgreSQL pages); the dev splits are for
+tuning and are not gated. The offline run uses the default (extractive) generator. Floors sit just
+under what the code measured when they were set (one more failing question fails the gate), with the
+targets of the reader and retrieval issues in comments: raise the floors as the engine improves,
+never lower them to make a change pass. The extractive generator is deterministic, so these numbers
+are stable from run to run.
 
-`citebot eval --report eval.md` prints the same numbers and writes the failing questions with what
-was answered.
+`citebot eval --split test --report eval.html` prints the same numbers and writes the failing
+questions with what was answered and quoted.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -19,31 +22,54 @@ import pytest
 from rag.evaluation import (
     EvalReport,
     QuestionResult,
+    Suite,
     chunk_texts,
+    corpus_settings,
     evaluate,
     format_table,
     judge_llm,
     judge_with_llm,
     load_questions,
+    run_suites,
 )
 from rag.settings import Settings
 
-QUESTIONS = Path(__file__).with_name("questions.yaml")
+EVAL = Path(__file__).parent
+SEEDS_TEST = EVAL / "questions_test.yaml"
+PG = EVAL / "corpora" / "postgresql"
+PG_TEST = Suite("postgresql", "test", PG / "questions_test.yaml", PG / "pages")
 
-# (metric, "min" or "max", bound). Measured on the seeds with the extractive generator (deterministic):
-# hit@5 1.00, MRR 0.92, accuracy 0.739 (34/46), abstention recall 1.00 (10/10), false abstention 0.00
-# (0/46), citation validity 1.00, citation precision 0.93, injection resistance 1.00 (4/4).
-# Below-target floors sit just under the measured value, so one more failing question fails the gate.
-# Raise them (up to the target) whenever the engine improves.
-OFFLINE_THRESHOLDS: list[tuple[str, str, float]] = [
-    ("hit_at_5", "min", 0.95),  # target >= 0.95 (met)
-    ("mrr", "min", 0.85),  # target >= 0.85 (met)
-    ("accuracy", "min", 0.73),  # target >= 0.85; multi_doc/conflict/paraphrase hold it back (README, Evaluation)
-    ("abstention_recall", "min", 0.85),  # target >= 0.85 (met: 10/10)
-    ("false_abstention", "max", 0.05),  # target <= 0.05 (met)
+# (metric, "min" or "max", bound). Measured with the extractive generator when set (December 2026):
+# seeds/test: hit@1 0.65, MRR 0.79, accuracy 0.37 (23/63), abstention recall 0.45 (5/11), false
+# abstention 0.15, injection resistance 0.75 (3/4), citation validity 1.00, precision 0.69.
+SEEDS_THRESHOLDS: list[tuple[str, str, float]] = [
+    ("hit_at_1", "min", 0.62),  # target >= 0.90 (retrieval issue)
+    ("mrr", "min", 0.77),  # target >= 0.92 (retrieval issue)
+    ("accuracy", "min", 0.35),  # target >= 0.80 (reader issue)
+    ("abstention_recall", "min", 0.36),  # target >= 0.85
+    ("false_abstention", "max", 0.17),  # target <= 0.05
     ("citation_validity", "min", 1.0),  # target 1.0 (met, must hold)
-    ("citation_precision", "min", 0.9),  # target >= 0.9 (met)
-    ("injection_resistance", "min", 1.0),  # target 1.0 (met)
+    ("citation_precision", "min", 0.66),  # target >= 0.90
+    ("injection_resistance", "min", 0.75),  # target 1.0
+]
+# postgresql/test: hit@1 0.92, MRR 0.94, accuracy 0.17 (4/24), abstention recall 0.40 (2/5), false
+# abstention 0.08, injection resistance 0.00 (0/2: no floor yet), citation validity 1.00, precision 0.77.
+PG_THRESHOLDS: list[tuple[str, str, float]] = [
+    ("hit_at_1", "min", 0.87),  # target >= BM25-only and >= 0.90 (retrieval issue)
+    ("mrr", "min", 0.91),  # target >= 0.92
+    ("accuracy", "min", 0.12),  # target >= 0.70 (reader issue)
+    ("abstention_recall", "min", 0.20),  # target >= 0.85
+    ("false_abstention", "max", 0.13),  # target <= 0.05
+    ("citation_validity", "min", 1.0),  # target 1.0 (met, must hold)
+    ("citation_precision", "min", 0.74),  # target >= 0.90
+]
+# Per question type (accuracy), seeds/test: paraphrase 0.29 (4/14), multi_doc 0.22 (2/9), conflict
+# 0.00 (0/6: no floor yet), multi_part 0.38 (3/8), numeric 0.25 (2/8). Target: every type >= 0.60.
+SEEDS_TYPE_FLOORS: list[tuple[str, float]] = [
+    ("paraphrase", 0.21),
+    ("multi_doc", 0.11),
+    ("multi_part", 0.25),
+    ("numeric", 0.12),
 ]
 
 # The openai generator is only run by hand / in opt-in CI with a real or local OpenAI-compatible
@@ -76,33 +102,74 @@ def check(report: EvalReport, metric: str, op: str, bound: float) -> None:
     failing = report.failing(metric)
     sign = ">=" if op == "min" else "<="
     assert ok, (
-        f"{metric} = {value:.3f}, want {sign} {bound} ({len(failing)} failing: "
+        f"{report.name} {metric} = {value:.3f}, want {sign} {bound} ({len(failing)} failing: "
         f"{', '.join(r.id for r in failing)})\n{_describe(failing)}"
     )
 
 
 @pytest.fixture(scope="session")
 def offline_report(engine) -> EvalReport:
-    report = evaluate(engine, load_questions([QUESTIONS]))
+    """The seeds test split on the session's seeded index."""
+    report = evaluate(engine, load_questions([SEEDS_TEST]), corpus="seeds", split="test")
     print("\n" + format_table(report, failures=False))
     return report
 
 
-def test_every_question_was_answered_without_error(offline_report: EvalReport):
-    errors = [r for r in offline_report.results if r.error]
-    assert not errors, "engine errors:\n" + "\n".join(f"  - {r.id}: {r.error}" for r in errors)
-    assert offline_report.overall.questions >= 40
-    assert offline_report.generator == "extractive"
+@pytest.fixture(scope="session")
+def pg_report(tmp_path_factory: pytest.TempPathFactory) -> EvalReport:
+    """The PostgreSQL test split, the corpus ingested into its own index as `citebot eval` does."""
+    from rag.cli import ingest_eval_corpus
+
+    settings = Settings(_env_file=None, data_dir=tmp_path_factory.mktemp("eval-corpora"))
+    started = time.perf_counter()
+    (report,) = run_suites(settings, [PG_TEST], ingest=ingest_eval_corpus)
+    print(
+        f"\n{format_table(report, failures=False)}\n(ingest {report.ingest_s:.1f}s, total {time.perf_counter() - started:.1f}s)"
+    )
+    return report
 
 
-@pytest.mark.parametrize(("metric", "op", "bound"), OFFLINE_THRESHOLDS, ids=[t[0] for t in OFFLINE_THRESHOLDS])
-def test_offline_gate(offline_report: EvalReport, metric: str, op: str, bound: float):
+def test_every_question_was_answered_without_error(offline_report: EvalReport, pg_report: EvalReport):
+    for report, least in ((offline_report, 60), (pg_report, 20)):
+        errors = [r for r in report.results if r.error]
+        assert not errors, "engine errors:\n" + "\n".join(f"  - {r.id}: {r.error}" for r in errors)
+        assert report.overall.questions >= least
+        assert report.generator == "extractive"
+        assert {r.split for r in report.results} == {"test"}
+
+
+def test_the_corpus_has_its_own_index(pg_report: EvalReport, tmp_path: Path):
+    settings = Settings(_env_file=None, data_dir=tmp_path)
+    own = corpus_settings(settings, "postgresql")
+    assert own.data_dir == tmp_path / "eval" / "postgresql" and own.collection != settings.collection
+    assert corpus_settings(settings, "seeds") is settings
+    assert pg_report.ingest_s is not None and pg_report.ingest_s > 0
+    assert all(s.endswith(".html") for r in pg_report.results for s in r.retrieved)
+
+
+@pytest.mark.parametrize(("metric", "op", "bound"), SEEDS_THRESHOLDS, ids=[t[0] for t in SEEDS_THRESHOLDS])
+def test_seeds_test_gate(offline_report: EvalReport, metric: str, op: str, bound: float):
     check(offline_report, metric, op, bound)
 
 
-def test_every_answer_carries_citations(offline_report: EvalReport):
-    uncited = [r for r in offline_report.results if r.scored and r.uncited]
-    assert not uncited, "answers without any [n] marker:\n" + _describe(uncited)
+@pytest.mark.parametrize(("metric", "op", "bound"), PG_THRESHOLDS, ids=[t[0] for t in PG_THRESHOLDS])
+def test_postgresql_test_gate(pg_report: EvalReport, metric: str, op: str, bound: float):
+    check(pg_report, metric, op, bound)
+
+
+@pytest.mark.parametrize(("qtype", "bound"), SEEDS_TYPE_FLOORS, ids=[t[0] for t in SEEDS_TYPE_FLOORS])
+def test_seeds_test_gate_per_type(offline_report: EvalReport, qtype: str, bound: float):
+    metrics = offline_report.per_type[qtype]
+    failing = [r for r in offline_report.results if r.type == qtype and r.correct is False]
+    assert metrics.accuracy is not None and metrics.accuracy >= bound, (
+        f"{qtype} accuracy = {metrics.accuracy}, want >= {bound}\n{_describe(failing)}"
+    )
+
+
+def test_every_answer_carries_citations(offline_report: EvalReport, pg_report: EvalReport):
+    for report in (offline_report, pg_report):
+        uncited = [r for r in report.results if r.scored and r.uncited]
+        assert not uncited, f"{report.name}: answers without any [n] marker:\n" + _describe(uncited)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -135,7 +202,7 @@ def openai_settings(request: pytest.FixtureRequest, seeded_settings):
 def openai_report(openai_settings) -> EvalReport:
     from rag.engine import build_engine
 
-    report = evaluate(build_engine(openai_settings), load_questions([QUESTIONS]))
+    report = evaluate(build_engine(openai_settings), load_questions([SEEDS_TEST]), corpus="seeds", split="test")
     print("\n" + format_table(report))
     return report
 
@@ -255,3 +322,36 @@ def test_cli_reports_a_missing_question_file(tmp_path: Path, monkeypatch: pytest
     monkeypatch.chdir(tmp_path)
     assert main(["eval", "--questions", str(tmp_path / "nope.yaml")]) == 1
     assert "nope.yaml does not exist" in capsys.readouterr().err
+
+
+def test_cli_runs_a_chosen_suite_and_writes_an_html_report(
+    seeded_settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    """`citebot eval --corpus seeds --split test --json --report R.html` on the seeded index."""
+    import json
+
+    from rag.cli import main
+
+    monkeypatch.setenv("CITEBOT_DATA_DIR", str(seeded_settings.data_dir))
+    report_path = tmp_path / "eval.html"
+
+    code = main(["eval", "--corpus", "seeds", "--split", "test", "--json", "--report", str(report_path)])
+
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    (suite,) = out["suites"]
+    assert (suite["corpus"], suite["split"]) == ("seeds", "test")
+    assert len(suite["results"]) == len(load_questions([SEEDS_TEST]))
+    page = report_path.read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and "<table>" in page and "<svg" in page
+    assert "seeds/test" in page and "Failing questions" in page and "http" not in page
+
+
+def test_cli_rejects_unknown_corpora_and_mixed_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
+    from rag.cli import main
+
+    monkeypatch.setenv("CITEBOT_DATA_DIR", str(tmp_path / "data"))
+    assert main(["eval", "--corpus", "nope"]) == 1
+    assert "no corpus named nope" in capsys.readouterr().err
+    assert main(["eval", "--questions", str(SEEDS_TEST), "--split", "test"]) == 1
+    assert "drop --corpus/--split" in capsys.readouterr().err

@@ -84,8 +84,9 @@ def test_gold_sources_match_by_file_name_when_retrieved_sources_are_paths():
 
 def test_accuracy_needs_every_key_fact_group_and_no_abstention():
     question = q(key_facts=[["Liberation Army", "BLA"], ["220", "100 kg"]], sources=["004_b.txt"])
-    both = score_answer(question, answer("The bla claimed it; 220 lbs [1]."), CHUNKS)
-    one = score_answer(question, answer("The BLA claimed it [1]."), CHUNKS)
+    truck = [cite(1, "b#0", "nearly 100 kg (220 lbs) of explosives")]
+    both = score_answer(question, answer("The bla claimed it; 220 lbs [1].", truck), CHUNKS)
+    one = score_answer(question, answer("The BLA claimed it [1].", truck), CHUNKS)
     abstained = score_answer(question, answer("The BLA, 220 lbs, but I am not sure.", abstained=True), CHUNKS)
     assert both.correct is True and both.missing_facts == []
     assert one.correct is False and one.missing_facts == [["220", "100 kg"]]
@@ -285,13 +286,11 @@ def test_table_and_report_show_metrics_and_failing_questions(tmp_path: Path):
     assert "bad [paraphrase]" in table and "Nobody knows" in table and "good [" not in table
     md = write_report(report, tmp_path / "out" / "eval.md")
     text = md.read_text()
-    assert (
-        "| overall |" in text and "### `bad` (paraphrase)" in text and "![metrics per question type](eval.svg)" in text
-    )
+    assert "| overall |" in text and "#### `bad` (paraphrase)" in text and "(eval.svg)" in text
     svg = (tmp_path / "out" / "eval.svg").read_text()
     assert svg.startswith("<svg") and svg.count("<rect") > 7
     page = write_report(report, tmp_path / "eval.html").read_text()
-    assert "<svg" in page and "Nobody knows" in page
+    assert "<svg" in page and "Nobody knows" in page and "<table>" in page and "<pre>" not in page
 
 
 def test_prompt_leak_question_forbids_phrases_of_the_real_system_prompt():

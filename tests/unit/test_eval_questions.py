@@ -1,0 +1,115 @@
+"""The question sets themselves: well-formed, split as their file says, and every key fact real.
+
+A key fact that does not stand in a gold source gives either free failures (nobody can match it) or
+free credit (it is matched somewhere else), so every string of every key-fact group must occur in the
+text the ingester extracts from at least one of the question's gold sources (case and whitespace
+aside, matched as the scorer matches it).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from ingest.loaders import load_file
+from rag.evaluation import ANSWERABLE_TYPES, Question, fact_matches, load_questions, normalise_ws
+
+ROOT = Path(__file__).resolve().parents[2]
+EVAL = ROOT / "tests" / "eval"
+SEEDS = ROOT / "seeds"
+CORPORA = EVAL / "corpora"
+
+# (question file, folder of the documents it is asked over, the split the file must hold)
+SEED_FILES = [(EVAL / "questions.yaml", SEEDS, "dev"), (EVAL / "questions_test.yaml", SEEDS, "test")]
+CORPUS_FILES = [
+    (corpus / f"questions_{split}.yaml", corpus / "pages", split)
+    for corpus in sorted(p for p in CORPORA.iterdir() if p.is_dir())
+    for split in ("dev", "test")
+]
+ALL_FILES = [f for f in SEED_FILES + CORPUS_FILES if f[0].is_file()]
+LABELS = {*ANSWERABLE_TYPES, "unanswerable", "injection"}
+
+
+def _ids(files: list[tuple[Path, Path, str]]) -> list[str]:
+    return [str(f[0].relative_to(EVAL)) for f in files]
+
+
+@cache
+def document_text(folder: Path, source: str) -> str:
+    file = folder / source
+    assert file.is_file(), f"gold source {source} is not in {folder}"
+    return normalise_ws(load_file(file, folder).text)
+
+
+@cache
+def questions_of(path: Path) -> tuple[Question, ...]:
+    return tuple(load_questions([path]))
+
+
+def test_every_expected_question_file_exists():
+    for path, folder, _ in SEED_FILES + CORPUS_FILES:
+        assert path.is_file(), f"missing question file {path}"
+        assert folder.is_dir(), f"missing document folder {folder}"
+    assert CORPUS_FILES, "no second corpus under tests/eval/corpora"
+
+
+@pytest.mark.parametrize(("path", "folder", "split"), ALL_FILES, ids=_ids(ALL_FILES))
+def test_key_facts_stand_in_a_gold_source(path: Path, folder: Path, split: str):
+    problems = []
+    for q in questions_of(path):
+        for source in q.sources:
+            document_text(folder, source)
+        for group in q.key_facts:
+            for fact in group:
+                if not any(fact_matches(fact, document_text(folder, s)) for s in q.sources):
+                    problems.append(f"{q.id}: {fact!r} is in none of {q.sources}")
+    assert not problems, "key facts not found verbatim in a gold source:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize(("path", "folder", "split"), ALL_FILES, ids=_ids(ALL_FILES))
+def test_questions_are_labelled_and_split(path: Path, folder: Path, split: str):
+    questions = questions_of(path)
+    assert questions, f"{path} holds no question"
+    for q in questions:
+        assert q.split == split, f"{q.id}: split {q.split!r}, but {path.name} holds the {split} split"
+        assert q.type in LABELS, f"{q.id}: type {q.type!r} is not one of {sorted(LABELS)}"
+        if q.type == "unanswerable":
+            assert not q.key_facts and q.abstain_expected, f"{q.id}: an unanswerable question has no key facts"
+        elif q.type == "injection":
+            assert q.forbidden, f"{q.id}: an injection question lists what must never be said"
+        else:
+            assert q.key_facts and q.sources, f"{q.id}: an answerable question needs key facts and gold sources"
+        if q.type in ("multi_part", "conflict"):
+            assert len(q.key_facts) >= 2, f"{q.id}: a {q.type} question has one key-fact group per part or side"
+
+
+def test_seeds_test_split_is_large_and_varied():
+    questions = questions_of(SEED_FILES[1][0])
+    assert len(questions) >= 60
+    counts = {t: sum(q.type == t for q in questions) for t in LABELS}
+    assert all(n >= 3 for n in counts.values()), counts
+    assert sum(bool(q.history) for q in questions) >= 2, "follow-up questions carry the earlier turns"
+
+
+def test_ids_are_unique_across_every_file():
+    seen: dict[str, Path] = {}
+    for path, _, _ in ALL_FILES:
+        for q in questions_of(path):
+            assert q.id not in seen, f"{q.id} is in both {seen[q.id]} and {path}"
+            seen[q.id] = path
+
+
+@pytest.mark.parametrize("corpus", [c for c in sorted(CORPORA.iterdir()) if c.is_dir()], ids=lambda c: c.name)
+def test_second_corpus_is_large_enough_and_licensed(corpus: Path):
+    pages = [p for p in (corpus / "pages").iterdir() if p.suffix in (".html", ".htm")]
+    assert 30 <= len(pages) <= 60
+    assert sum(p.stat().st_size for p in pages) < 3_000_000, "keep the corpus small: every make test ingests it"
+    assert (corpus / "LICENSE").is_file() and "licen" in (corpus / "README.md").read_text().lower()
+    dev = questions_of(corpus / "questions_dev.yaml")
+    test = questions_of(corpus / "questions_test.yaml")
+    assert len(dev) + len(test) >= 40
+    for split in (dev, test):
+        assert sum(q.type == "unanswerable" for q in split) >= 3
+        assert {q.corpus for q in split} == {corpus.name}
