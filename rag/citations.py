@@ -31,6 +31,7 @@ CITE = re.compile(r"\[\s*(\d+(?:\s*,\s*\d+)*)\s*(?::\s*[\"“”„«]([^\]]*?)[
 RANGE = re.compile(r"\[(\d+)\]\s*(to|through|until|-|–|—)\s*\[(\d+)\]")
 MIN_CLAIM_OVERLAP = 0.6  # share of a claim's content words its quote must hold
 MIN_QUOTE_CHARS = 8
+HOLD_MARGIN = 2  # a stream shows verified text once support survives this many more failed claims
 
 _TRANSLATE = str.maketrans(
     {
@@ -186,8 +187,8 @@ class ClaimVerifier:
         )
 
     @property
-    def support_so_far(self) -> float:
-        return (self.claims - len(self.removed)) / self.claims if self.claims else 0.0
+    def kept_so_far(self) -> int:
+        return self.claims - len(self.removed)
 
     # -- one citation ---------------------------------------------------------------------------
     def _check(self, claim: Claim, ref: Ref) -> tuple[Passage, str] | None:
@@ -234,8 +235,9 @@ class SentenceStream:
 
     `feed(text so far)` verifies the claims that became complete and returns the text to show now
     (verified sentences with their final [n], joined by spaces). Verified sentences are held back
-    while the share of verified claims so far is below `min_support`, so that a stream which turns
-    out to be mostly unverifiable has shown nothing when the extractive answer replaces it.
+    until the share of verified claims would stay at or above `min_support` even if the next
+    HOLD_MARGIN claims failed, so that a stream which turns out to be mostly unverifiable has usually
+    shown nothing when the extractive answer replaces it (text once shown is never taken back).
     `finish(full text)` verifies the rest; `release()` hands out what was held back.
     """
 
@@ -248,7 +250,10 @@ class SentenceStream:
 
     def feed(self, text: str) -> list[str]:
         self._verify(complete_claims(text))
-        return self.release() if self.verifier.support_so_far >= self.min_support else []
+        verifier = self.verifier
+        # shown only while support would stay above the threshold even if the next HOLD_MARGIN claims fail
+        safe = verifier.kept_so_far >= self.min_support * (verifier.claims + HOLD_MARGIN)
+        return self.release() if safe else []
 
     def finish(self, text: str, offered: dict[int, list[str]] | None = None) -> None:
         self.verifier.offered = offered or {}
@@ -347,7 +352,8 @@ def looks_like_instruction(text: str) -> bool:
 
     A private check until the reader's `rag.question.looks_like_instruction` lands on this branch.
     """
-    return bool(_INSTRUCTION.search(normalise(text)))
+    text = normalise(text)
+    return any(_INSTRUCTION.search(text[lo:hi]) for lo, hi in split_sentences(text))
 
 
 def supporting_sentence(chunk_text: str, claims: list[str]) -> str | None:

@@ -109,7 +109,8 @@ class Engine:
         timings: dict[str, float] = {}
         started = time.perf_counter()
         # One budget: the request's timeout, less what the extractive fallback needs if the LLM fails.
-        deadline = time.monotonic() + self.settings.request_timeout_s - self.settings.fallback_reserve_s
+        budget = self.settings.request_timeout_s
+        deadline = time.monotonic() + budget - min(self.settings.fallback_reserve_s, budget / 2)
         question = self.validate_question(question)
         history = (history or [])[-MAX_HISTORY_TURNS:]
         k = top_k or self.settings.top_k
@@ -272,7 +273,7 @@ class Engine:
             text, citations, support = (NOT_A_QUESTION if not query.text else NOT_FOUND), [], 0.0
         else:
             text, support = checked.text, checked.support
-            if checked.removed and self.settings.unverified_claims is UnverifiedClaims.show:
+            if checked.removed and self.settings.unverified_claims == UnverifiedClaims.show:
                 text += f"\n\n{UNVERIFIED_HEADING} " + " ".join(f"“{claim}”" for claim in checked.removed)
         return Answer(
             answer=text,

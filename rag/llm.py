@@ -424,6 +424,8 @@ class OpenAIGenerator:
                 f"{self.where} did not answer within {timeout:.3g}s ({tries}): "
                 "check the server or raise CITEBOT_OPENAI_TIMEOUT_S"
             )
+        elif isinstance(exc, StreamCutOff | httpx.RemoteProtocolError | httpx.ReadError):
+            message = f"{self.where} cut its answer off mid-stream (the connection closed before the model finished)"
         elif isinstance(exc, openai.APIConnectionError | httpx.TransportError):
             message = f"{self.where} is not reachable ({tries}): start it or fix OPENAI_BASE_URL"
         elif isinstance(exc, openai.RateLimitError):
@@ -455,15 +457,24 @@ class OpenAIGenerator:
         return GeneratorError(message)
 
 
+class StreamCutOff(Exception):
+    """A streamed answer ended without a finish_reason (the connection closed mid-answer)."""
+
+
 def _pump(response: Any, out: queue.Queue, cancelled: threading.Event) -> None:
     """Read a streamed completion into `out` (so the reader of `out` can stop waiting at a deadline)."""
+    finished = False
     try:
         for chunk in response:
             if cancelled.is_set():
                 return
-            delta = chunk.choices[0].delta.content if chunk.choices and chunk.choices[0].delta else None
+            choice = chunk.choices[0] if chunk.choices else None
+            finished = finished or bool(choice and choice.finish_reason)
+            delta = choice.delta.content if choice and choice.delta else None
             if delta:
                 out.put(("delta", delta))
+        if not finished:  # the connection ended before the model said it was done: a cut-off answer
+            raise StreamCutOff()
         out.put(("end", None))
     except Exception as exc:  # noqa: BLE001 - handed to the consuming thread, which maps it
         if not cancelled.is_set():

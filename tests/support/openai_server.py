@@ -356,6 +356,7 @@ def _make_handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                     if break_at is not None and index == break_at:
                         # reset the connection mid-answer (RST, not a clean end of the stream)
                         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        self.connection.close()
                         self.close_connection = True
                         return
                     if delay_s and index and server._closing.wait(delay_s):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.errors import ConfigError
 from rag.citations import parse_claims
+from rag.errors import ConfigError
 from rag.llm import (
     ANSWER_PROMPT,
     OpenAIGenerator,
