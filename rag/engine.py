@@ -128,7 +128,9 @@ class Engine:
 
         def extractive() -> Outcome:
             draft = self.extractive.generate(question, passages, history, query=query, query_vector=own_vector)
-            return Outcome(draft, None if draft.abstained else verify(draft, passages), self.extractive.name)
+            with _timed(timings, "verify_ms"):
+                checked = None if draft.abstained else verify(draft, passages)
+            return Outcome(draft, checked, self.extractive.name)
 
         shown = ""
         with _timed(timings, "generate_ms"):
