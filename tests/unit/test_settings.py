@@ -114,3 +114,26 @@ def test_citebot_config_prints_no_secret(tmp_path: Path) -> None:
     assert config["data_dir"] == str(tmp_path / "data")
     assert config["openai_api_key"] == "****"
     assert config["api_keys"] == ["****", "****"]
+
+
+def test_verification_and_budget_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.settings import UnverifiedClaims
+
+    defaults = Settings(_env_file=None)
+    assert defaults.openai_temperature is None and defaults.openai_max_tokens == 1024
+    assert (defaults.min_support, defaults.unverified_claims, defaults.fallback_reserve_s) == (
+        0.5,
+        UnverifiedClaims.remove,
+        3.0,
+    )
+    monkeypatch.setenv("CITEBOT_UNVERIFIED_CLAIMS", "show")
+    monkeypatch.setenv("CITEBOT_MIN_SUPPORT", "0.8")
+    monkeypatch.setenv("CITEBOT_OPENAI_TEMPERATURE", "0.2")
+    changed = Settings(_env_file=None)
+    assert changed.unverified_claims is UnverifiedClaims.show and changed.min_support == 0.8
+    assert changed.openai_temperature == 0.2
+    for name, bad in (("CITEBOT_UNVERIFIED_CLAIMS", "hide"), ("CITEBOT_MIN_SUPPORT", "1.5")):
+        monkeypatch.setenv(name, bad)
+        with pytest.raises(ValidationError, match=name.removeprefix("CITEBOT_").lower()):
+            Settings(_env_file=None)
+        monkeypatch.delenv(name)
