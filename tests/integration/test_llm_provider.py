@@ -672,3 +672,35 @@ def test_every_answer_of_every_generator_holds(srv, llm_engine, engine, streamin
             srv.script(Reply(_mixed_answer))
             result = _stream_answer(eng, item["question"])[1] if streaming else eng.ask(item["question"])
             _assert_every_sentence_holds(result)
+
+
+def test_sse_over_http_streams_verified_sentences_only(srv, llm_engine):
+    """Through a real uvicorn server: the deltas are verified sentences and add up to the answer event."""
+    import json
+
+    import httpx
+
+    from rag.api import create_app
+    from rag.schemas import Answer
+    from tests.support.http import UvicornThread
+
+    settings = llm_engine.settings.model_copy(update={"rate_limit_per_minute": 0})
+    srv.script(Reply(_mixed_answer, chunk_chars=5))
+    headers = {"Accept": "text/event-stream"}
+    with (
+        UvicornThread(create_app(settings, engine=llm_engine)) as server,
+        httpx.Client(base_url=server.base_url) as c,
+        c.stream("POST", "/ask", json={"question": QUESTION}, headers=headers) as r,
+    ):
+        assert r.status_code == 200
+        body = r.read().decode()
+    events = []
+    for block in body.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        events.append((fields["event"], json.loads(fields["data"])))
+    deltas = [data["text"] for kind, data in events if kind == "delta"]
+    assert events[-1][0] == "answer" and len(deltas) >= 2
+    final = Answer.model_validate(events[-1][1])
+    assert "".join(deltas) == final.answer and final.mode == "openai"
+    assert not any("cheese" in d or "Everyone agreed" in d for d in deltas)
+    _assert_every_sentence_holds(final)
