@@ -283,11 +283,15 @@ def supports(claim: str, quote: str) -> bool:
     quote_n = normalise(quote)
     if not key_tokens(normalise(claim)) <= _quote_keys(quote_n):
         return False
-    terms = set(content_terms(claim))
+    terms = _terms(claim)
     if not terms:
         return False
-    quote_terms = set(content_terms(quote_n))
-    return len(terms & quote_terms) / len(terms) >= MIN_CLAIM_OVERLAP
+    return len(terms & _terms(quote_n)) / len(terms) >= MIN_CLAIM_OVERLAP
+
+
+def _terms(text: str) -> set[str]:
+    """Content words, with hyphenated compounds ("220-pound") as their parts."""
+    return set(content_terms(normalise(text).replace("-", " ")))
 
 
 def key_tokens(text: str) -> set[str]:
@@ -303,6 +307,7 @@ def key_tokens(text: str) -> set[str]:
             keys.add(number)
         elif token[:1].isupper() and not at_start and _name_word(token):
             keys.add(_bare(token))
+        keys |= {n for part in token.split("-")[1 if number else 0 :] if "-" in token and (n := _as_number(part))}
         at_start = False
     return keys
 
@@ -316,6 +321,8 @@ def _quote_keys(quote: str) -> set[str]:
         number = _as_number(token)
         if number:
             keys.add(number)
+        for part in token.split("-") if "-" in token else ():
+            keys.update(filter(None, (_as_number(part), _bare(part), _bare(part).capitalize())))
         keys.add(_bare(token))
         keys.add(_bare(token).capitalize())
         if token[:1].isupper():
@@ -341,10 +348,11 @@ def _as_number(token: str) -> str | None:
     lowered = token.lower()
     if lowered in _NUMBER_WORDS:
         return _NUMBER_WORDS[lowered]
-    digits = lowered.replace(",", "")
-    if re.fullmatch(r"\d+(\.\d+)?", digits):
-        return digits.rstrip("0").rstrip(".") if "." in digits else digits
-    return None
+    match = re.fullmatch(r"(\d[\d,]*(?:\.\d+)?)(?:[a-z]{1,3}|%)?", lowered)  # 60bn, 3km, 45%
+    if not match:
+        return None
+    digits = match.group(1).replace(",", "")
+    return digits.rstrip("0").rstrip(".") if "." in digits else digits
 
 
 def looks_like_instruction(text: str) -> bool:
@@ -366,8 +374,8 @@ def supporting_sentence(chunk_text: str, claims: list[str]) -> str | None:
         for claim in claims:
             if not supports(claim, candidate):
                 continue
-            terms = set(content_terms(claim))
-            score = len(terms & set(content_terms(normalise(candidate)))) / len(terms)
+            terms = _terms(claim)
+            score = len(terms & _terms(candidate)) / len(terms)
             score -= 0.001 * len(candidate) / 100  # prefer the shorter of equal quotes
             if score > best_score:
                 best, best_score = candidate, score

@@ -426,3 +426,11 @@ def test_no_sentence_without_a_holding_citation_survives(parts, cut) -> None:
     assert 0 <= verified.claims_removed <= verified.claims
     shown, _ = _stream(text, cut)
     assert shown == verified.text
+
+
+def test_hyphenated_numbers_and_compounds_match_their_parts() -> None:
+    quote = "The truck was loaded with nearly 220 pounds of explosives."
+    assert supports("The truck carried a 220-pound load of explosives.", quote)
+    assert not supports("The truck carried a 320-pound load of explosives.", quote)
+    assert key_tokens("a two-hour wait") == {"2"}
+    assert not supports("Beijing has $65bn of investments there.", "Beijing has $60bn of investments there.")
