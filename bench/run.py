@@ -197,8 +197,59 @@ def bench_retrieval_scale(tmp: Path, sizes: list[int], queries: int = 50) -> dic
     return out
 
 
+def bench_llm(tmp: Path, settings: Settings, repeats: int, limit: int | None = None) -> dict:
+    """The `openai` generator, streamed as the API and Slack stream it: where the time goes.
+
+    Per question: retrieval (embed + retrieve), the model's first token, the first verified sentence
+    shown, and the verified answer (total). Also how much the verifier removed and how often the
+    extractive fallback answered.
+    """
+    from ingest.pipeline import ingest_paths
+    from rag.engine import build_engine
+    from rag.schemas import Answer
+
+    index = Settings(_env_file=None, data_dir=tmp / "llm-index")
+    ingest_paths(index, [SEEDS], progress=False)
+    engine = build_engine(settings.model_copy(update={"data_dir": index.data_dir}))
+    questions = _questions()[:limit] if limit else _questions()
+    rows: list[dict] = []
+    for _ in range(repeats):
+        for question in questions:
+            answer = [item for item in engine.ask_stream(question) if isinstance(item, Answer)][-1]
+            t = answer.timings_ms
+            rows.append(
+                {
+                    "retrieval": t.get("embed_ms", 0) + t.get("retrieve_ms", 0),
+                    "first_token": t.get("first_token_ms"),
+                    "first_sentence": t.get("first_sentence_ms"),
+                    "total": t.get("total_ms", 0),
+                    "degraded": answer.degraded,
+                    "abstained": answer.abstained,
+                    "support": answer.support,
+                    "removed": answer.claims_removed,
+                    "repairs": answer.citation_repairs,
+                }
+            )
+
+    def pct(key: str, q: float) -> float:
+        return round(_pct([r[key] for r in rows if r[key] is not None], q), 2)
+
+    out = {"llm_model": settings.openai_model, "llm_questions": len(rows)}
+    for key in ("retrieval", "first_token", "first_sentence", "total"):
+        out[f"llm_{key}_p50_ms"], out[f"llm_{key}_p95_ms"] = pct(key, 50), pct(key, 95)
+    out["llm_degraded_share"] = round(sum(r["degraded"] for r in rows) / max(len(rows), 1), 3)
+    out["llm_abstained_share"] = round(sum(r["abstained"] for r in rows) / max(len(rows), 1), 3)
+    answered = [r["support"] for r in rows if not r["abstained"] and not r["degraded"]]
+    out["llm_mean_support"] = round(float(np.mean(answered)), 3) if answered else None
+    out["llm_claims_removed"] = sum(r["removed"] for r in rows)
+    out["llm_citation_repairs"] = sum(r["repairs"] for r in rows)
+    return out
+
+
 def run_bench_cli(settings: Settings, args) -> int:
     quick = bool(getattr(args, "quick", False))
+    if getattr(args, "generator", None) == "openai":
+        return _run_llm_bench(settings, args, quick)
     results: dict = {"quick": quick, "note": "retrieval_p50_ms_at uses synthetic random embeddings and texts"}
     with tempfile.TemporaryDirectory(prefix="citebot-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -219,6 +270,26 @@ def run_bench_cli(settings: Settings, args) -> int:
             _log("http load ...")
             results["http"] = run_http_bench(engine.settings, engine, quick)
     results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    if getattr(args, "json", False):
+        print(json.dumps(results, indent=2))
+    else:
+        _print_table(results)
+    return 0
+
+
+def _run_llm_bench(settings: Settings, args, quick: bool) -> int:
+    from rag.settings import GeneratorKind
+
+    if not settings.openai_api_key and not settings.openai_base_url:
+        print(
+            "bench --generator openai needs OPENAI_API_KEY or OPENAI_BASE_URL (an OpenAI-compatible server)",
+            file=sys.stderr,
+        )
+        return 2
+    settings = settings.model_copy(update={"generator": GeneratorKind.openai})
+    with tempfile.TemporaryDirectory(prefix="citebot-bench-") as tmp_name:
+        _log(f"openai generator ({settings.openai_model}) ...")
+        results = {"quick": quick, **bench_llm(Path(tmp_name), settings, repeats=1, limit=10 if quick else None)}
     if getattr(args, "json", False):
         print(json.dumps(results, indent=2))
     else:

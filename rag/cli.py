@@ -96,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="run the benchmarks and print numbers and ratios")
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--quick", action="store_true", help="smaller sizes (for a smoke run)")
+    bench.add_argument(
+        "--generator",
+        choices=["extractive", "openai"],
+        default="extractive",
+        help="openai: time the LLM path (retrieval, first token, first verified sentence, verified answer)",
+    )
     return parser
 
 

@@ -7,8 +7,9 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
-from rag.citations import verify
+from rag.citations import SentenceStream, Verified, verify
 from rag.embedding import Embedder, build_embedder
 from rag.errors import GeneratorError, IndexMissingError, QuestionError
 from rag.extractive import ExtractiveGenerator
@@ -16,14 +17,16 @@ from rag.passages import Draft, Generator, Passage
 from rag.question import Query, analyse
 from rag.retrieval import HybridRetriever
 from rag.schemas import Answer, ChunkText, Citation, DocumentInfo, Provenance, Source, Turn
-from rag.settings import GeneratorKind, Settings
+from rag.settings import GeneratorKind, Settings, UnverifiedClaims
 from rag.store import ChromaStore
 
 log = logging.getLogger(__name__)
 
 NOT_FOUND = "I could not find this in the articles."
 NOT_A_QUESTION = "I can only answer questions about the articles; I found no question about them in your message."
+UNVERIFIED_HEADING = "Not verified (no passage states this):"
 MAX_HISTORY_TURNS = 6
+MIN_RESTART_S = 2.0  # a stream that broke off is restarted only with at least this much of the budget left
 
 
 class Engine:
@@ -130,6 +133,9 @@ class Engine:
     ) -> Iterator[str | Answer]:
         timings: dict[str, float] = {}
         started = time.perf_counter()
+        # One budget: the request's timeout, less what the extractive fallback needs if the LLM fails.
+        budget = self.settings.request_timeout_s
+        deadline = time.monotonic() + budget - min(self.settings.fallback_reserve_s, budget / 2)
         question = self.validate_question(question)
         history = (history or [])[-MAX_HISTORY_TURNS:]
         k = top_k or self.settings.top_k
@@ -144,74 +150,158 @@ class Engine:
             passages = self.retriever.retrieve(search_text, k, query_vector=vector) if search_text else []
         # a follow-up's own words pick its answer sentence; the conversation's topic only picked the passages
         own_vector = self.embedder.embed_query(query.text) if query.context and query.text else vector
-        mode, degraded = self.generator.name, False
-        stream_state = {"streamed": False}
+
+        def extractive() -> Outcome:
+            draft = self.extractive.generate(question, passages, history, query=query, query_vector=own_vector)
+            with _timed(timings, "verify_ms"):
+                checked = None if draft.abstained else verify(draft, passages)
+            return Outcome(draft, checked, self.extractive.name)
+
+        shown = ""
         with _timed(timings, "generate_ms"):
             if not query.text:
-                draft = Draft(text="", abstained=True)
+                outcome = Outcome(Draft(text="", abstained=True), None, self.generator.name)
             elif self.generator is self.extractive:
-                draft = self.extractive.generate(question, passages, history, query=query, query_vector=own_vector)
+                outcome = extractive()
             else:
-                try:
-                    draft = yield from self._generate_llm(question, passages, history, streaming, stream_state)
-                except GeneratorError as exc:
-                    log.warning("generator %s failed, answering extractively: %s", self.generator.name, exc)
-                    mode, degraded = f"{self.extractive.name} (fallback)", True
-                    draft = self.extractive.generate(question, passages, history, query=query, query_vector=own_vector)
-        with _timed(timings, "verify_ms"):
-            checked = verify(draft, passages) if not draft.abstained else None
-        if checked is not None and not checked.citations and not degraded and self.generator is not self.extractive:
-            # An LLM answer with no verifiable citation (a truncated stream, a model ignoring the format)
-            # breaks the contract: answer extractively rather than abstain or show uncited claims.
-            log.warning("generator %s gave no verifiable citation; answering extractively", self.generator.name)
-            mode, degraded = f"{self.extractive.name} (fallback)", True
-            draft = self.extractive.generate(question, passages, history, query=query, query_vector=own_vector)
-            checked = verify(draft, passages) if not draft.abstained else None
+                llm = self._llm_stream if streaming else self._llm_batch
+                outcome = yield from llm(question, passages, history, deadline, timings, started)
+                shown = outcome.shown
+                if outcome.fallback_reason:
+                    log.warning(
+                        "generator %s not used, answering extractively: %s",
+                        self.generator.name,
+                        outcome.fallback_reason,
+                    )
+                    reason = outcome.fallback_reason
+                    outcome = extractive()
+                    outcome.mode, outcome.degraded, outcome.reason = f"{self.extractive.name} (fallback)", True, reason
         timings["total_ms"] = round((time.perf_counter() - started) * 1000, 2)
-        answer = self._answer(query, draft, checked, passages, mode, degraded, timings, request_id)
-        if streaming and (self.generator is self.extractive or (degraded and not stream_state["streamed"])):
-            # A fallback after a partial LLM stream sends no more text: the final Answer event is authoritative.
-            yield answer.answer
+        answer = self._answer(query, outcome, passages, timings, request_id)
+        if streaming:
+            # the deltas always add up to the final answer's text: what was shown is never taken back
+            if answer.answer.startswith(shown) and len(answer.answer) > len(shown):
+                yield answer.answer[len(shown) :]
+            elif not answer.answer.startswith(shown):  # pragma: no cover - a bug, not a state
+                log.error("streamed text is not a prefix of the final answer (request %s)", request_id)
         yield answer
 
-    def _generate_llm(
-        self, question: str, passages: list[Passage], history: list[Turn], streaming: bool, state: dict
+    def _llm_batch(
+        self,
+        question: str,
+        passages: list[Passage],
+        history: list[Turn],
+        deadline: float,
+        timings: dict[str, float],
+        started: float,
     ) -> Iterator[str]:
         if not passages:
-            return Draft(text="", abstained=True)
-        if not streaming:
-            return self.generator.generate(question, passages, history)
-        from rag.llm import QuotesBlockFilter, parse_llm_output  # only the LLM path needs them
+            return Outcome(Draft(text="", abstained=True), None, self.generator.name)
+        try:
+            draft = self.generator.generate(question, passages, history, deadline=deadline)
+        except GeneratorError as exc:
+            return Outcome.fallback(str(exc))
+        if draft.abstained:
+            return Outcome(draft, None, self.generator.name)
+        with _timed(timings, "verify_ms"):
+            checked = verify(draft, passages)
+        too_little = self._too_little(checked)
+        if too_little:
+            return Outcome.fallback(too_little)
+        return Outcome(draft, checked, self.generator.name)
+        yield  # a generator like _llm_stream, so both are called the same way
 
-        raw, visible = "", QuotesBlockFilter()
-        for delta in self.generator.stream(question, passages, history):
-            raw += delta
-            shown = visible.feed(delta)
-            if shown:
-                state["streamed"] = True
-                yield shown
-        rest = visible.flush()
-        if rest:
-            yield rest
-        return parse_llm_output(raw)
+    def _llm_stream(
+        self,
+        question: str,
+        passages: list[Passage],
+        history: list[Turn],
+        deadline: float,
+        timings: dict[str, float],
+        started: float,
+    ) -> Iterator[str]:
+        """Stream verified sentences only, each with its final numbering, as soon as it is complete."""
+        from rag.llm import answer_part, parse_llm_output  # only the LLM path needs them
+
+        if not passages:
+            return Outcome(Draft(text="", abstained=True), None, self.generator.name)
+        restarted = False
+        while True:
+            stream = SentenceStream(passages, self.settings.min_support)
+            raw = ""
+            try:
+                for delta in self.generator.stream(question, passages, history, deadline=deadline):
+                    if not raw:
+                        timings["first_token_ms"] = _since(started)
+                    raw += delta
+                    for text in stream.feed(answer_part(raw)):
+                        timings.setdefault("first_sentence_ms", _since(started))
+                        yield text
+                break
+            except GeneratorError as exc:
+                if stream.shown:  # keep the verified sentences already shown; say why the rest is missing
+                    log.warning("generator %s stream broke off after verified text: %s", self.generator.name, exc)
+                    yield from stream.release()
+                    checked = stream.verifier.result()
+                    return Outcome(
+                        parse_llm_output(raw),
+                        checked,
+                        self.generator.name,
+                        degraded=True,
+                        reason=f"the model's answer broke off; only its verified sentences are shown: {exc}",
+                        shown=stream.shown,
+                    )
+                if raw and not restarted and deadline - time.monotonic() > MIN_RESTART_S:
+                    log.warning(
+                        "generator %s stream broke off before a verified sentence; retrying: %s",
+                        self.generator.name,
+                        exc,
+                    )
+                    restarted = True
+                    continue
+                return Outcome.fallback(str(exc))
+        draft = parse_llm_output(raw)
+        if draft.abstained and not stream.shown:
+            return Outcome(draft, None, self.generator.name)
+        with _timed(timings, "verify_ms"):
+            stream.finish(answer_part(raw), draft.quotes)
+        checked = stream.verifier.result()
+        too_little = self._too_little(checked)
+        if too_little and not stream.shown:
+            return Outcome.fallback(too_little)
+        # sentences held back while support was low: once any text is shown, verified text is never retracted
+        yield from stream.release()
+        timings.setdefault("first_sentence_ms", _since(started))
+        return Outcome(draft, checked, self.generator.name, shown=stream.shown)
+
+    def _too_little(self, checked: Verified) -> str | None:
+        """Why a verified LLM answer is not good enough to give (None when it is)."""
+        if checked.kept == 0:
+            return f"none of the LLM answer's {checked.claims} claims had a citation whose quote states it"
+        if checked.support < self.settings.min_support:
+            return (
+                f"only {checked.kept} of the LLM answer's {checked.claims} claims were verified (support "
+                f"{checked.support:.2f}, below CITEBOT_MIN_SUPPORT={self.settings.min_support:g})"
+            )
+        return None
 
     def _answer(
         self,
         query: Query,
-        draft: Draft,
-        checked,
+        outcome: Outcome,
         passages: list[Passage],
-        mode: str,
-        degraded: bool,
         timings: dict[str, float],
         request_id: str | None,
     ) -> Answer:
+        checked = outcome.checked
         citations: list[Citation] = checked.citations if checked else []
-        abstained = draft.abstained or not citations
+        abstained = outcome.draft.abstained or not citations
         if abstained:
             text, citations, support = (NOT_A_QUESTION if not query.text else NOT_FOUND), [], 0.0
         else:
             text, support = checked.text, checked.support
+            if checked.removed and self.settings.unverified_claims == UnverifiedClaims.show:
+                text += f"\n\n{UNVERIFIED_HEADING} " + " ".join(f"“{claim}”" for claim in checked.removed)
         return Answer(
             answer=text,
             citations=citations,
@@ -222,14 +312,14 @@ class Engine:
                     title=p.title,
                     chunk_id=p.chunk_id,
                     score=p.score,
-                    section=p.metadata.get("section") or None,
+                    section=(p.metadata or {}).get("section") or None,
                 )
                 for p in passages
             ],
             abstained=abstained,
             support=support,
-            mode=mode,
-            degraded=degraded,
+            mode=outcome.mode,
+            degraded=outcome.degraded,
             timings_ms=timings,
             provenance=Provenance(
                 embedding_model=self.embedder.name,
@@ -237,10 +327,33 @@ class Engine:
                 llm_model=getattr(self.generator, "model", None),
                 prompt_version=getattr(self.generator, "prompt_version", None),
                 index_fingerprint=self.retriever.snapshot().fingerprint,
+                degraded_reason=outcome.reason,
             ),
             citation_repairs=checked.repairs if checked else 0,
+            claims_removed=checked.claims_removed if checked else 0,
             request_id=request_id or uuid.uuid4().hex[:16],
         )
+
+
+@dataclass
+class Outcome:
+    """What a generator path produced: the draft, its verification, and how it came about."""
+
+    draft: Draft
+    checked: Verified | None
+    mode: str
+    degraded: bool = False
+    reason: str | None = None  # why the answer is degraded
+    shown: str = ""  # text already streamed to the user
+    fallback_reason: str | None = None  # set: answer extractively instead, for this reason
+
+    @classmethod
+    def fallback(cls, reason: str) -> Outcome:
+        return cls(Draft(text="", abstained=True), None, "", fallback_reason=reason)
+
+
+def _since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
 
 
 @contextmanager

@@ -38,8 +38,10 @@ class Generator(Protocol):
     model: str | None
     prompt_version: str | None
 
-    def generate(self, question: str, passages: list[Passage], history: list[Turn]) -> Draft: ...
+    def generate(self, question: str, passages: list[Passage], history: list[Turn], **options) -> Draft:
+        """The draft answer. LLM generators take `deadline=` (time.monotonic()) bounding all their work."""
+        ...
 
-    def stream(self, question: str, passages: list[Passage], history: list[Turn]) -> Iterator[str]:
+    def stream(self, question: str, passages: list[Passage], history: list[Turn], **options) -> Iterator[str]:
         """Yield text deltas of the raw model output (which `parse` turns into a Draft)."""
         ...

@@ -41,6 +41,9 @@ class Provenance(BaseModel):
     llm_model: str | None = None
     prompt_version: str | None = None
     index_fingerprint: str
+    degraded_reason: str | None = Field(
+        None, description="Why the configured generator's answer was not given (when `degraded`), e.g. low support."
+    )
 
 
 class Answer(BaseModel):
@@ -55,7 +58,8 @@ class Answer(BaseModel):
         0.0,
         ge=0.0,
         le=1.0,
-        description="Share of answer sentences backed by at least one verified citation.",
+        description="Share of the draft's claims (sentences) that survived verification: each kept claim has a "
+        "citation whose verbatim quote states it.",
     )
     mode: str = Field(description="Generator that produced the answer.")
     degraded: bool = Field(False, description="True when the configured generator failed and a fallback answered.")

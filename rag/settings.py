@@ -18,6 +18,11 @@ class GeneratorKind(str, Enum):
     openai = "openai"
 
 
+class UnverifiedClaims(str, Enum):
+    remove = "remove"
+    show = "show"
+
+
 class EmbeddingKind(str, Enum):
     minilm = "minilm"
     openai = "openai"
@@ -50,8 +55,15 @@ class Settings(BaseSettings):
     openai_model: str = Field("gpt-4.1-mini", description="Chat model for the openai generator.")
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY", "OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL", "OPENAI_BASE_URL"))
-    openai_temperature: float = Field(0.0, ge=0.0, le=2.0)
-    openai_timeout_s: float = Field(30.0, gt=0, description="Timeout of one LLM call.")
+    openai_temperature: float | None = Field(
+        None,
+        ge=0.0,
+        le=2.0,
+        description="Sampling temperature; unset = 0 for known OpenAI chat models, none sent otherwise "
+        "(reasoning models and many servers refuse it).",
+    )
+    openai_max_tokens: int = Field(1024, ge=16, le=32768, description="Longest answer the model may write.")
+    openai_timeout_s: float = Field(30.0, gt=0, description="Timeout of one LLM attempt (capped by the time left).")
     openai_max_retries: int = Field(2, ge=0, le=10, description="Retries of LLM 429/5xx/timeouts.")
     prompts_dir: Path | None = Field(None, description="Folder of prompt files; unset = the repo's prompts/.")
 
@@ -59,6 +71,18 @@ class Settings(BaseSettings):
     top_k: int = Field(8, ge=1, le=50, description="Passages handed to the generator.")
     index_refresh_s: float = Field(5.0, ge=0, description="How often a running engine looks for re-ingested chunks.")
     max_question_chars: int = Field(2000, ge=1)
+    min_support: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Below this share of verified claims an LLM answer is replaced by the extractive one.",
+    )
+    unverified_claims: UnverifiedClaims = Field(
+        UnverifiedClaims.remove, description="remove: drop claims no passage supports; show: list them as not verified."
+    )
+    fallback_reserve_s: float = Field(
+        3.0, gt=0, description="Seconds of the request's budget kept for the extractive fallback."
+    )
 
     # HTTP service
     host: str = Field("127.0.0.1")

@@ -146,25 +146,21 @@ def test_slow_provider_times_out_and_degrades(llm_api, srv):
 
 
 def test_stream_from_the_llm_then_degraded_stream(llm_api, srv):
-    text = 'Two Chinese nationals were killed [1].\n\nQUOTES:\n[1] "'
-    srv.script(Reply(lambda body: text + _first_sentence(body) + '"', chunk_chars=6))
+    from tests.support.openai_server import auto_answer
+
+    srv.script(Reply(lambda body: auto_answer(body["messages"]), chunk_chars=6))
     with llm_api.stream("POST", "/ask", json={"question": QUESTION}, headers={"Accept": "text/event-stream"}) as r:
         events = _events(r.read().decode())
     deltas = [data["text"] for kind, data in events if kind == "delta"]
-    assert len(deltas) > 2 and events[-1][0] == "answer"
-    assert "".join(deltas).startswith("Two Chinese nationals were killed [1].")
+    final = Answer.model_validate(events[-1][1])
+    assert deltas and events[-1][0] == "answer" and final.mode == "openai"
+    assert "".join(deltas) == final.answer and final.answer.endswith("[1]")
 
     srv.script(Error(503), Error(503), Error(503))
     with llm_api.stream("POST", "/ask", json={"question": QUESTION}, headers={"Accept": "text/event-stream"}) as r:
         events = _events(r.read().decode())
     final = Answer.model_validate(events[-1][1])
     assert events[-1][0] == "answer" and final.degraded and final.citations
-
-
-def _first_sentence(body: dict) -> str:
-    from tests.support.openai_server import passages_of
-
-    return passages_of(body)[1].split(". ")[0].rstrip(".") + "."
 
 
 def _events(text: str) -> list[tuple[str, dict]]:
@@ -176,6 +172,8 @@ def _events(text: str) -> list[tuple[str, dict]]:
 
 
 def test_per_request_timeout_bounds_every_call(seeded_settings, provider):
+    """A hung provider uses up its share of the request's budget, then the extractive answer is given
+    (degraded, with the reason): within request_timeout_s, never a 504, streamed or not."""
     provider.reset()
     settings = derive(
         seeded_settings,
@@ -184,22 +182,28 @@ def test_per_request_timeout_bounds_every_call(seeded_settings, provider):
         openai_api_key="sk-test-provider-key",
         openai_timeout_s=30,
         openai_max_retries=0,
-        request_timeout_s=1.0,
+        request_timeout_s=2.0,
         rate_limit_per_minute=0,
     )
     with UvicornThread(create_app(settings)) as server, httpx.Client(base_url=server.base_url, timeout=30) as client:
-        provider.script(Hang(4))
+        provider.script(Hang(6))
         started = time.monotonic()
         resp = _ask(client, **{"X-Request-ID": "slow-1"})
         elapsed = time.monotonic() - started
-        assert resp.status_code == 504, resp.text
-        assert resp.json()["error"] == "timeout" and resp.json()["request_id"] == "slow-1"
-        assert elapsed < 3.5
-        assert "citebot_request_timeouts_total 1.0" in client.get("/metrics").text
+        assert resp.status_code == 200, resp.text
+        answer = Answer.model_validate(resp.json())
+        assert answer.degraded and answer.citations and answer.request_id == "slow-1"
+        assert "did not answer" in answer.provenance.degraded_reason
+        assert elapsed < 2.0
+        assert "citebot_request_timeouts_total 0.0" in client.get("/metrics").text
 
-        provider.script(Hang(4))
+        provider.script(Hang(6))
+        started = time.monotonic()
         with client.stream("POST", "/ask", json={"question": QUESTION}, headers={"Accept": "text/event-stream"}) as r:
             status = r.status_code
-            body = r.read().decode()
-        assert status == 504 or ('"error": "timeout"' in body and "event: error" in body)
+            events = _events(r.read().decode())
+        assert status == 200 and events[-1][0] == "answer"
+        assert time.monotonic() - started < 2.0
+        final = Answer.model_validate(events[-1][1])
+        assert final.degraded and "".join(d["text"] for k, d in events if k == "delta") == final.answer
         assert client.get("/healthz").status_code == 200

@@ -26,11 +26,24 @@ def fake_slack():
     server.stop()
 
 
+def several_sentences(body: dict) -> str:
+    """A five-sentence answer, each sentence cited inline with itself as the quote (all verifiable)."""
+    from rag.text import split_sentences
+    from tests.support.openai_server import passages_of
+
+    out = []
+    for n, text in sorted(passages_of(body).items())[:5]:
+        sentence = next((text[lo:hi] for lo, hi in split_sentences(text) if len(text[lo:hi].split()) >= 6), None)
+        if sentence:
+            out.append(f'{sentence.rstrip(".")} [{n}: "{sentence}"].')
+    return " ".join(out)
+
+
 class SlowStreamingLLM:
     """An OpenAI-protocol chat server that streams its answer slowly: `chunk_chars` characters every
     `delay_s` seconds (the shared tests/support/openai_server.py streams everything at once)."""
 
-    def __init__(self, chunk_chars: int = 8, delay_s: float = 0.3) -> None:
+    def __init__(self, chunk_chars: int = 24, delay_s: float = 0.1) -> None:
         self.chunk_chars, self.delay_s = chunk_chars, delay_s
         self.requests: list[dict] = []
         outer = self
@@ -42,7 +55,7 @@ class SlowStreamingLLM:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
                 outer.requests.append(body)
-                text = auto_answer(body.get("messages", []))
+                text = several_sentences(body) if body.get("stream") else auto_answer(body.get("messages", []))
                 base = {
                     "id": "chatcmpl-slow",
                     "object": "chat.completion.chunk",
@@ -132,8 +145,8 @@ def streaming_app(seeded_settings, fake_slack, llm, tmp_path):
 
 
 def test_streamed_answer_updates_at_most_once_a_second(streaming_app, fake_slack, llm):
-    """The model streams 8 characters every 0.3 s (about 5 s for the answer): the bot shows the text
-    as it grows, at most once a second, then replaces it with the verified answer and its sources."""
+    """The model streams 24 characters every 0.1 s (five sentences, about 6 s): the bot shows the
+    verified sentences as they complete, at most once a second, then the verified answer and its sources."""
     event = mention(fake_slack, "CSTREAM01", "Which airport was the Karachi attack near?", user="USTREAM01")
     body, headers, _ = event_request(event)
     with httpx.Client(base_url=streaming_app, timeout=30) as http:

@@ -25,13 +25,15 @@ Behaviour
       "embeddings") consumes one. Steps:
         Reply(text)              answer with this text (streamed in small chunks when asked to stream);
                                  `text` may be a function of the request body (see `passages_of`);
-                                 `hang_after_chunks=k, hang_s=s` stalls a stream after k chunks
+                                 `hang_after_chunks=k, hang_s=s` stalls a stream after k chunks;
+                                 `chunk_delay_s` waits between chunks (a slow model);
+                                 `break_after_chunks=k` drops the connection after k chunks
         Error(status, retry_after=None, message=...)   an OpenAI-style error body, with Retry-After
         Hang(seconds)            accept the request and say nothing for `seconds`, then close
         Malformed(body)          HTTP 200, `content-type: application/json`, a body that is not JSON
                                  (for a stream: one `data:` line that is not JSON)
     * With the queue empty, chat answers with `srv.default_answer` when set, else automatically: the
-      first sentence of passage [1] in the last user message, cited as [1] and quoted verbatim; or
+      first sentence of passage [1] in the last user message, cited inline as `[1: "quote"]`; or
       `NOT_FOUND` when the message holds no numbered passages. Embeddings always answer from the text.
     * `srv.embedding_dims` maps model name -> vector size (a `dimensions` request field wins).
     * Every request is recorded with its arrival time (`Recorded.at`, time.monotonic()) so tests can
@@ -43,6 +45,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -61,6 +65,8 @@ class Reply:
     hang_after_chunks: int | None = None
     hang_s: float = 0.0
     finish_reason: str = "stop"
+    chunk_delay_s: float = 0.0
+    break_after_chunks: int | None = None
 
 
 @dataclass
@@ -92,7 +98,7 @@ class Recorded:
     at: float = field(default_factory=time.monotonic)
 
 
-PASSAGE_RE = re.compile(r"^\[(\d+)\] \([^\n]*\)\n(.+?)(?=\n\n\[\d+\] \(|\n\n</passages>|\Z)", re.M | re.S)
+PASSAGE_RE = re.compile(r'^<passage n="(\d+)"[^>\n]*>\n(.*?)\n</passage>', re.M | re.S)
 
 
 def passages_of(body: dict[str, Any]) -> dict[int, str]:
@@ -105,14 +111,26 @@ def passages_of(body: dict[str, Any]) -> dict[int, str]:
     return {int(m.group(1)): m.group(2).strip() for m in PASSAGE_RE.finditer(content or "")}
 
 
+def first_sentence(text: str) -> str:
+    return re.split(r"(?<=[.!?])\s+", text.strip(), maxsplit=1)[0].strip()
+
+
 def auto_answer(messages: list[dict[str, Any]]) -> str:
-    """A well-behaved model: cite passage [1] with a verbatim quote, or abstain."""
+    """A well-behaved model: the first sentence of passage [1] as the claim, cited with it as the quote."""
     passages = passages_of({"messages": messages})
     if 1 not in passages:
         return "NOT_FOUND"
-    first = re.split(r"(?<=[.!?])\s+", passages[1].strip(), maxsplit=1)[0].strip()
-    claim = first.rstrip(".!?")
-    return f'{claim} [1].\n\nQUOTES:\n[1] "{first}"'
+    first = first_sentence(passages[1])
+    return f'{first.rstrip(".!?")} [1: "{first}"].'
+
+
+def legacy_answer(messages: list[dict[str, Any]]) -> str:
+    """The same answer in the version-1 format: [n] markers, then a QUOTES block."""
+    passages = passages_of({"messages": messages})
+    if 1 not in passages:
+        return "NOT_FOUND"
+    first = first_sentence(passages[1])
+    return f'{first.rstrip(".!?")} [1].\n\nQUOTES:\n[1] "{first}"'
 
 
 def hashed_embedding(text: str, dim: int) -> list[float]:
@@ -312,9 +330,20 @@ def _make_handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 lines.append(_sse(usage))
             lines.append("data: [DONE]\n\n")
             hang_at = None if step.hang_after_chunks is None else step.hang_after_chunks + 1  # +1: role chunk
-            self._stream_lines(lines, model=model, hang_at=hang_at, hang_s=step.hang_s)
+            break_at = None if step.break_after_chunks is None else step.break_after_chunks + 1
+            self._stream_lines(
+                lines, model=model, hang_at=hang_at, hang_s=step.hang_s, delay_s=step.chunk_delay_s, break_at=break_at
+            )
 
-        def _stream_lines(self, lines: list[str], model: str, hang_at: int | None = None, hang_s: float = 0.0) -> None:
+        def _stream_lines(
+            self,
+            lines: list[str],
+            model: str,
+            hang_at: int | None = None,
+            hang_s: float = 0.0,
+            delay_s: float = 0.0,
+            break_at: int | None = None,
+        ) -> None:
             self.send_response(200)
             self.send_header("content-type", "text/event-stream")
             self.send_header("cache-control", "no-cache")
@@ -323,6 +352,14 @@ def _make_handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 for index, line in enumerate(lines):
                     if hang_at is not None and index == hang_at:
                         self._hang(hang_s)
+                        return
+                    if break_at is not None and index == break_at:
+                        # reset the connection mid-answer (RST, not a clean end of the stream)
+                        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        self.connection.close()
+                        self.close_connection = True
+                        return
+                    if delay_s and index and server._closing.wait(delay_s):
                         return
                     self.wfile.write(line.encode())
                     self.wfile.flush()

@@ -151,3 +151,26 @@ def test_redact_url(url: str, expected: str) -> None:
     from rag.settings import redact_url
 
     assert redact_url(url) == expected
+
+
+def test_verification_and_budget_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.settings import UnverifiedClaims
+
+    defaults = Settings(_env_file=None)
+    assert defaults.openai_temperature is None and defaults.openai_max_tokens == 1024
+    assert (defaults.min_support, defaults.unverified_claims, defaults.fallback_reserve_s) == (
+        0.5,
+        UnverifiedClaims.remove,
+        3.0,
+    )
+    monkeypatch.setenv("CITEBOT_UNVERIFIED_CLAIMS", "show")
+    monkeypatch.setenv("CITEBOT_MIN_SUPPORT", "0.8")
+    monkeypatch.setenv("CITEBOT_OPENAI_TEMPERATURE", "0.2")
+    changed = Settings(_env_file=None)
+    assert changed.unverified_claims is UnverifiedClaims.show and changed.min_support == 0.8
+    assert changed.openai_temperature == 0.2
+    for name, bad in (("CITEBOT_UNVERIFIED_CLAIMS", "hide"), ("CITEBOT_MIN_SUPPORT", "1.5")):
+        monkeypatch.setenv(name, bad)
+        with pytest.raises(ValidationError, match=name.removeprefix("CITEBOT_").lower()):
+            Settings(_env_file=None)
+        monkeypatch.delenv(name)
