@@ -100,7 +100,13 @@ def test_openapi_declares_the_bearer_scheme_on_the_guarded_routes(web):
 
     scheme = spec["components"]["securitySchemes"]["bearerAuth"]
     assert scheme == {"type": "http", "scheme": "bearer", "description": scheme["description"]}
-    guarded = {("post", "/ask"), ("get", "/documents"), ("get", "/passages/{chunk_id}"), ("post", "/feedback")}
+    guarded = {
+        ("post", "/ask"),
+        ("get", "/documents"),
+        ("delete", "/documents/{doc_id}"),
+        ("get", "/passages/{chunk_id}"),
+        ("post", "/feedback"),
+    }
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             if (method, path) in guarded:
