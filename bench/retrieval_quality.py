@@ -50,7 +50,7 @@ def corpus_specs(split: str, eval_dir: Path = EVAL, seeds: Path = ROOT / "seeds"
     for folder in sorted(p for p in corpora.iterdir() if p.is_dir()) if corpora.is_dir() else []:
         questions = folder / f"questions_{split}.yaml"
         if questions.is_file():
-            docs = folder / "docs" if (folder / "docs").is_dir() else folder
+            docs = next((folder / sub for sub in ("pages", "docs") if (folder / sub).is_dir()), folder)
             specs.append(CorpusSpec(folder.name, docs, questions))
     return specs
 
@@ -184,19 +184,16 @@ class CorpusRun:
         return self._vectors[scheme]
 
     def cases(self, dense_schemes: Iterable[str], keyword_schemes: Iterable[str]) -> list[Case]:
-        from rag.evaluation import load_questions
         from rag.question import analyse
         from rag.text import content_terms
 
         out = []
         k = min(self.candidates, len(self.chunks))
         dense_schemes, keyword_schemes = list(dense_schemes), list(keyword_schemes)
-        for question in load_questions([self.spec.questions]):
-            if not (question.answerable and question.sources):
-                continue
-            query = analyse(question.question).text
+        for question in retrieval_questions(self.spec.questions):
+            query = analyse(question["question"]).text
             vector = self.embedder.embed_query(query)
-            case = Case(question.id, list(question.sources), question.key_facts)
+            case = Case(question["id"], question["sources"], question["key_facts"])
             for scheme in dense_schemes:
                 if scheme == "stored":
                     hits = self.store.query(vector, k)
@@ -216,6 +213,28 @@ class CorpusRun:
                 )
             out.append(case)
         return out
+
+
+def retrieval_questions(path: Path) -> list[dict]:
+    """Questions whose gold sources answer them (not unanswerable, not injection, with key facts).
+
+    Read leniently (only the fields retrieval needs), so question sets using newer question types
+    than rag.evaluation knows still score.
+    """
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    items = data.get("questions", []) if isinstance(data, dict) else data
+    out = []
+    for item in items or []:
+        facts = [[g] if isinstance(g, str) else list(g) for g in item.get("key_facts") or []]
+        abstain = item.get("expect_abstain")
+        abstain = item.get("type") == "unanswerable" if abstain is None else abstain
+        if abstain or item.get("type") == "injection" or item.get("needs_review") or not facts:
+            continue
+        if item.get("sources"):
+            out.append({"id": item["id"], "question": item["question"], "sources": item["sources"], "key_facts": facts})
+    return out
 
 
 # ------------------------------------------------------------------------------------------------

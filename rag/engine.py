@@ -12,6 +12,7 @@ from rag.citations import verify
 from rag.embedding import Embedder, build_embedder
 from rag.errors import GeneratorError, IndexMissingError, QuestionError
 from rag.extractive import ExtractiveGenerator
+from rag.fusion import DocAggregation, FusionConfig, FusionMethod
 from rag.passages import Draft, Generator, Passage
 from rag.question import Query, analyse
 from rag.retrieval import HybridRetriever
@@ -33,7 +34,13 @@ class Engine:
         self.settings = settings
         self.embedder = embedder
         self.store = store
-        self.retriever = HybridRetriever(store, embedder, settings.data_dir, refresh_s=settings.index_refresh_s)
+        fusion = FusionConfig(
+            method=FusionMethod(settings.retrieval_fusion),
+            aggregation=DocAggregation(settings.retrieval_doc_aggregation),
+        )
+        self.retriever = HybridRetriever(
+            store, embedder, settings.data_dir, refresh_s=settings.index_refresh_s, fusion=fusion
+        )
         self.extractive = ExtractiveGenerator(
             embedder,
             store.sentences_for,

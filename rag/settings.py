@@ -55,6 +55,12 @@ class Settings(BaseSettings):
 
     # answering
     top_k: int = Field(8, ge=1, le=50, description="Passages handed to the generator.")
+    retrieval_fusion: str = Field(
+        "zscore", pattern="^(rrf|minmax|zscore)$", description="How dense and BM25 lists are fused."
+    )
+    retrieval_doc_aggregation: str = Field(
+        "max", pattern="^(max|sum)$", description="A document ranks by its best chunk (max) or best two (sum)."
+    )
     index_refresh_s: float = Field(5.0, ge=0, description="How often a running engine looks for re-ingested chunks.")
     max_question_chars: int = Field(2000, ge=1)
 
