@@ -78,6 +78,9 @@ BASELINES = (
     Variant("bm25-only", dense=None),
     Variant("vector-only", keyword=None),
 )
+# What rag.retrieval does by default (FusionConfig() and its weights), and what it did before issue 12.
+DEFAULT = Variant("citebot default: zscore d1 title_body/stored max", method=FusionMethod.zscore)
+PREVIOUS = Variant("before issue 12: rrf d0.6 title_body/stored max", dense_weight=0.6)
 
 
 def all_variants() -> list[Variant]:
@@ -297,6 +300,45 @@ def evaluate(
                     }
                 )
     return rows
+
+
+def score_retriever(run: CorpusRun, k: int) -> Score:
+    """The real HybridRetriever.retrieve over the same questions (checks the DEFAULT variant is what runs)."""
+    from rag.evaluation import missing_facts, same_document
+    from rag.question import analyse
+
+    questions = retrieval_questions(run.spec.questions)
+    hits, reciprocal, facts = 0.0, 0.0, 0.0
+    for question in questions:
+        passages = run.retriever.retrieve(analyse(question["question"]).text, k)
+        rank = next(
+            (i for i, p in enumerate(passages, 1) if any(same_document(p.source, g) for g in question["sources"])),
+            None,
+        )
+        hits += rank == 1
+        reciprocal += 1.0 / rank if rank else 0.0
+        facts += not missing_facts(question["key_facts"], "\n".join(p.text for p in passages))
+    n = max(len(questions), 1)
+    return Score(len(questions), hits / n, reciprocal / n, round(facts / n, 3))
+
+
+def bench_quality(split: str, work_dir: Path, embedder, k: int = 8, log=None) -> dict:
+    """For `citebot bench`: per corpus of `split`, the default next to the baselines, from one process."""
+    from rag.fusion import seats_for
+
+    out: dict = {}
+    specs = corpus_specs(split)
+    names = {s.name for s in specs}
+    if "seeds" not in names:
+        out["seeds"] = {"skipped": f"no seeds question file for the {split} split in this checkout"}
+    for spec in specs:
+        run = CorpusRun(spec, work_dir, embedder, log=log)
+        variants = [DEFAULT, PREVIOUS, *BASELINES]
+        cases = run.cases({"stored"}, {"title_body"})
+        row = {v.name: score_variant(run, cases, v, k, seats_for(k)).as_dict() for v in variants}
+        row["HybridRetriever.retrieve"] = score_retriever(run, k).as_dict()
+        out[spec.name] = row
+    return out
 
 
 def format_rows(rows: Sequence[dict], top: int | None = None) -> str:
