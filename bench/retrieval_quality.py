@@ -186,14 +186,17 @@ class CorpusRun:
             )
         return self._vectors[scheme]
 
-    def cases(self, dense_schemes: Iterable[str], keyword_schemes: Iterable[str]) -> list[Case]:
+    def cases(
+        self, dense_schemes: Iterable[str], keyword_schemes: Iterable[str], questions: Path | None = None
+    ) -> list[Case]:
+        """Candidate lists of every retrieval question (of the corpus's file, or `questions`)."""
         from rag.question import analyse
         from rag.text import content_terms
 
         out = []
         k = min(self.candidates, len(self.chunks))
         dense_schemes, keyword_schemes = list(dense_schemes), list(keyword_schemes)
-        for question in retrieval_questions(self.spec.questions):
+        for question in retrieval_questions(questions or self.spec.questions):
             query = analyse(question["question"]).text
             vector = self.embedder.embed_query(query)
             case = Case(question["id"], question["sources"], question["key_facts"])
