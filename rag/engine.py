@@ -15,6 +15,7 @@ from rag.extractive import ExtractiveGenerator
 from rag.fusion import DocAggregation, FusionConfig, FusionMethod
 from rag.passages import Draft, Generator, Passage
 from rag.question import Query, analyse
+from rag.rerank import build_reranker
 from rag.retrieval import HybridRetriever
 from rag.schemas import Answer, Citation, DocumentInfo, Provenance, Source, Turn
 from rag.settings import GeneratorKind, Settings
@@ -39,7 +40,13 @@ class Engine:
             aggregation=DocAggregation(settings.retrieval_doc_aggregation),
         )
         self.retriever = HybridRetriever(
-            store, embedder, settings.data_dir, refresh_s=settings.index_refresh_s, fusion=fusion
+            store,
+            embedder,
+            settings.data_dir,
+            refresh_s=settings.index_refresh_s,
+            fusion=fusion,
+            reranker=build_reranker(settings),
+            rerank_candidates=settings.rerank_candidates,
         )
         self.extractive = ExtractiveGenerator(
             embedder,

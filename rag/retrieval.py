@@ -22,6 +22,7 @@ import numpy as np
 from rag.embedding import Embedder
 from rag.fusion import FusionConfig, Ranking, rank_passages
 from rag.passages import Passage
+from rag.rerank import Reranker
 from rag.store import ChromaStore, StoredChunk
 from rag.text import content_terms
 
@@ -58,8 +59,12 @@ class HybridRetriever:
         cache_dir: Path,
         refresh_s: float = 5.0,
         fusion: FusionConfig | None = None,
+        reranker: Reranker | None = None,
+        rerank_candidates: int = 20,
     ) -> None:
         self.fusion = fusion or FusionConfig()
+        self.reranker = reranker  # optional: reorders rerank_candidates fused passages, then top k are kept
+        self.rerank_candidates = rerank_candidates
         self.refresh_s = refresh_s  # how often to look for re-ingested chunks
         self.store = store
         self.embedder = embedder
@@ -135,8 +140,12 @@ class HybridRetriever:
         def doc_of(chunk_id: str) -> str:
             return str(found[chunk_id].metadata.get("doc_id", chunk_id))
 
-        chosen = rank_passages(rankings, doc_of, k, self.fusion)
-        return [_passage(n, found[chunk_id], score) for n, (chunk_id, score) in enumerate(chosen, start=1)]
+        pool = max(k, self.rerank_candidates) if self.reranker is not None else k
+        chosen = rank_passages(rankings, doc_of, pool, self.fusion)
+        passages = [_passage(n, found[chunk_id], score) for n, (chunk_id, score) in enumerate(chosen, start=1)]
+        if self.reranker is not None:
+            passages = self.reranker.rerank(query, passages)[:k]
+        return passages
 
     def _keyword(self, snap: Snapshot, query: str) -> list[tuple[int, float]]:
         terms = content_terms(query)
