@@ -181,16 +181,12 @@ def bench_retrieval_scale(tmp: Path, sizes: list[int], queries: int = 50) -> dic
         t0 = time.perf_counter()
         retriever.snapshot()
         snapshot_s = time.perf_counter() - t0
-        query_texts = ["how many engineers were killed in the karachi bombing"] * queries
-        times = []
-        for text in query_texts:
-            vector = embedder.embed_query(text)
-            t0 = time.perf_counter()
-            retriever.retrieve(text, 6, query_vector=vector)
-            times.append((time.perf_counter() - t0) * 1000)
+        times, vector_only, bm25_only = _retrieval_latencies(retriever, queries)
         out[str(size)] = {
             "p50_ms": round(_pct(times, 50), 2),
             "p95_ms": round(_pct(times, 95), 2),
+            "vector_only_p50_ms": round(_pct(vector_only, 50), 2),
+            "bm25_only_p50_ms": round(_pct(bm25_only, 50), 2),
             "load_s": round(load_s, 1),
             "snapshot_s": round(snapshot_s, 2),
         }
@@ -246,6 +242,34 @@ def bench_llm(tmp: Path, settings: Settings, repeats: int, limit: int | None = N
     return out
 
 
+def _retrieval_latencies(retriever, queries: int) -> tuple[list[float], list[float], list[float]]:
+    """Milliseconds of the hybrid retrieval, and of its two halves alone (vector-only, BM25-only)."""
+    text = "how many engineers were killed in the karachi bombing"
+    vector = retriever.embedder.embed_query(text)
+    snap = retriever.snapshot()
+    hybrid = _time_ms(lambda: retriever.retrieve(text, 8, query_vector=vector), queries)
+    vector_only = _time_ms(lambda: retriever.store.query(vector, 8), queries)
+    bm25_only = _time_ms(lambda: retriever._keyword(snap, text), queries)
+    return hybrid, vector_only, bm25_only
+
+
+def _time_ms(call, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        call()
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def bench_quality(tmp: Path) -> dict:
+    """Retrieval hit@1 / MRR on the test splits: the default fusion next to BM25-only and vector-only."""
+    from bench.retrieval_quality import bench_quality as run_quality
+    from rag.embedding import MiniLMEmbedder
+
+    return run_quality("test", tmp / "quality", MiniLMEmbedder(), log=_log)
+
+
 def run_bench_cli(settings: Settings, args) -> int:
     quick = bool(getattr(args, "quick", False))
     if getattr(args, "generator", None) == "openai":
@@ -262,6 +286,8 @@ def run_bench_cli(settings: Settings, args) -> int:
         scale = bench_retrieval_scale(tmp, [1000, 10000] if quick else [1000, 10000, 100000])
         results["retrieval_p50_ms_at"] = {size: v["p50_ms"] for size, v in scale.items()}
         results["retrieval_at"] = scale
+        _log("retrieval quality (test splits) ...")
+        results["retrieval_quality_test"] = bench_quality(tmp)
         try:
             from bench.http_load import run_http_bench
         except ImportError:
@@ -306,7 +332,7 @@ def _print_table(results: dict) -> None:
     width = max(len(k) for k in flat)
     for key, value in flat.items():
         print(f"{key:<{width}}  {value}")
-    for key in ("retrieval_at", "http"):
+    for key in ("retrieval_at", "retrieval_quality_test", "http"):
         if key in results:
             print(f"{key}:")
             for sub, value in results[key].items():

@@ -13,8 +13,10 @@ from rag.citations import SentenceStream, Verified, verify
 from rag.embedding import Embedder, build_embedder
 from rag.errors import GeneratorError, IndexMissingError, QuestionError
 from rag.extractive import ExtractiveGenerator
+from rag.fusion import DocAggregation, FusionConfig, FusionMethod
 from rag.passages import Draft, Generator, Passage
 from rag.question import Query, analyse
+from rag.rerank import build_reranker
 from rag.retrieval import HybridRetriever
 from rag.schemas import Answer, ChunkText, Citation, DocumentInfo, Provenance, Source, Turn
 from rag.settings import GeneratorKind, Settings, UnverifiedClaims
@@ -36,7 +38,19 @@ class Engine:
         self.settings = settings
         self.embedder = embedder
         self.store = store
-        self.retriever = HybridRetriever(store, embedder, settings.data_dir, refresh_s=settings.index_refresh_s)
+        fusion = FusionConfig(
+            method=FusionMethod(settings.retrieval_fusion),
+            aggregation=DocAggregation(settings.retrieval_doc_aggregation),
+        )
+        self.retriever = HybridRetriever(
+            store,
+            embedder,
+            settings.data_dir,
+            refresh_s=settings.index_refresh_s,
+            fusion=fusion,
+            reranker=build_reranker(settings),
+            rerank_candidates=settings.rerank_candidates,
+        )
         self.extractive = ExtractiveGenerator(
             embedder,
             store.sentences_for,

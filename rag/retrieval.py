@@ -1,8 +1,10 @@
-"""Hybrid retrieval: dense (Chroma) + BM25 over the same chunks, fused with weighted reciprocal ranks.
+"""Hybrid retrieval: dense (Chroma) + BM25 over the same chunks, fused by rag.fusion.
 
-BM25 ranks files better than MiniLM on these articles (QUALITY.md: hit@1 0.85 vs 0.70), vectors
-find paraphrases, so BM25 gets the larger weight. The BM25 index is cached on disk under the data
-dir, keyed by the index fingerprint, and rebuilt when the chunks change.
+Which lexical and dense evidence wins depends on the corpus (on news articles BM25 ranks the
+answering file first more often, on manual pages MiniLM does), so the default fusion needs no
+weight tuned to one corpus: each list's scores are z-scored and averaged with equal weights
+(chosen on the dev splits of two corpora, README "Retrieval"). The BM25 index is cached on disk
+under the data dir, keyed by the index fingerprint, and rebuilt when the chunks change.
 """
 
 from __future__ import annotations
@@ -18,15 +20,16 @@ import bm25s
 import numpy as np
 
 from rag.embedding import Embedder
+from rag.fusion import FusionConfig, Ranking, rank_passages
 from rag.passages import Passage
+from rag.rerank import Reranker
 from rag.store import ChromaStore, StoredChunk
 from rag.text import content_terms
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
-RRF_K = 60
-DENSE_WEIGHT = 0.6
+DENSE_WEIGHT = 1.0  # equal evidence: z-scored lists need no per-corpus weight (bench/retrieval_quality.py)
 KEYWORD_WEIGHT = 1.0
 CANDIDATES = 20  # from each retriever before fusion
 
@@ -49,7 +52,19 @@ class Snapshot:
 
 
 class HybridRetriever:
-    def __init__(self, store: ChromaStore, embedder: Embedder, cache_dir: Path, refresh_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        store: ChromaStore,
+        embedder: Embedder,
+        cache_dir: Path,
+        refresh_s: float = 5.0,
+        fusion: FusionConfig | None = None,
+        reranker: Reranker | None = None,
+        rerank_candidates: int = 20,
+    ) -> None:
+        self.fusion = fusion or FusionConfig()
+        self.reranker = reranker  # optional: reorders rerank_candidates fused passages, then top k are kept
+        self.rerank_candidates = rerank_candidates
         self.refresh_s = refresh_s  # how often to look for re-ingested chunks
         self.store = store
         self.embedder = embedder
@@ -122,31 +137,22 @@ class HybridRetriever:
         # can still come back from the vector index, above all from embedded Chroma's in-process HNSW
         dense = [c for c in self.store.query(vector, min(CANDIDATES, len(snap.chunks))) if c.chunk_id in snap.by_id]
         keyword = self._keyword(snap, query)
-        fused: dict[str, float] = {}
-        for rank, chunk in enumerate(dense):
-            fused[chunk.chunk_id] = fused.get(chunk.chunk_id, 0.0) + DENSE_WEIGHT / (RRF_K + rank + 1)
-        for rank, (index, _score) in enumerate(keyword):
-            chunk_id = snap.chunks[index].chunk_id
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + KEYWORD_WEIGHT / (RRF_K + rank + 1)
-        dense_by_id = {c.chunk_id: c for c in dense}
-        ranked = sorted(fused, key=lambda cid: -fused[cid])
-        chosen = _diversify(ranked, snap, k)
-        passages = []
-        for n, chunk_id in enumerate(chosen, start=1):
-            chunk = dense_by_id.get(chunk_id) or snap.chunks[snap.by_id[chunk_id]]
-            meta = chunk.metadata
-            passages.append(
-                Passage(
-                    n=n,
-                    chunk_id=chunk_id,
-                    doc_id=str(meta.get("doc_id", "")),
-                    source=str(meta.get("source", "")),
-                    title=str(meta.get("title", "")),
-                    text=chunk.text or snap.chunks[snap.by_id[chunk_id]].text,
-                    score=round(fused[chunk_id] * (RRF_K + 1) / (DENSE_WEIGHT + KEYWORD_WEIGHT), 4),
-                    metadata=meta,
-                )
-            )
+        # every candidate comes with its chunk: no lookup can miss a chunk the snapshot does not hold yet
+        found: dict[str, StoredChunk] = {snap.chunks[index].chunk_id: snap.chunks[index] for index, _ in keyword}
+        found.update((chunk.chunk_id, chunk) for chunk in dense)
+        rankings = [
+            Ranking.of(((c.chunk_id, c.score) for c in dense), weight=DENSE_WEIGHT),
+            Ranking.of(((snap.chunks[i].chunk_id, score) for i, score in keyword), weight=KEYWORD_WEIGHT),
+        ]
+
+        def doc_of(chunk_id: str) -> str:
+            return str(found[chunk_id].metadata.get("doc_id", chunk_id))
+
+        pool = max(k, self.rerank_candidates) if self.reranker is not None else k
+        chosen = rank_passages(rankings, doc_of, pool, self.fusion)
+        passages = [_passage(n, found[chunk_id], score) for n, (chunk_id, score) in enumerate(chosen, start=1)]
+        if self.reranker is not None:
+            passages = self.reranker.rerank(query, passages)[:k]
         return passages
 
     def _keyword(self, snap: Snapshot, query: str) -> list[tuple[int, float]]:
@@ -184,24 +190,15 @@ def _keyword_text(chunk: StoredChunk) -> list[str]:
     return content_terms(f"{chunk.metadata.get('title', '')}\n{chunk.text}")
 
 
-def _diversify(ranked: list[str], snap: Snapshot, k: int) -> list[str]:
-    """Top-k chunks, but keep the best chunk of each of the top few documents.
-
-    Several articles cover the same event with different details; the best-ranked article is often
-    not the one holding the asked-for detail, so each leading document gets a seat.
-    """
-    best_per_doc: list[str] = []
-    seen_docs: set[str] = set()
-    for chunk_id in ranked:
-        doc = snap.chunks[snap.by_id[chunk_id]].metadata.get("doc_id")
-        if doc not in seen_docs:
-            seen_docs.add(doc)
-            best_per_doc.append(chunk_id)
-    seats = best_per_doc[: max(1, min(4, k // 2))]
-    chosen = list(seats)
-    for chunk_id in ranked:
-        if len(chosen) >= k:
-            break
-        if chunk_id not in chosen:
-            chosen.append(chunk_id)
-    return sorted(chosen, key=ranked.index)
+def _passage(n: int, chunk: StoredChunk, score: float) -> Passage:
+    meta = chunk.metadata
+    return Passage(
+        n=n,
+        chunk_id=chunk.chunk_id,
+        doc_id=str(meta.get("doc_id", "")),
+        source=str(meta.get("source", "")),
+        title=str(meta.get("title", "")),
+        text=chunk.text,
+        score=round(score, 4),
+        metadata=meta,
+    )

@@ -69,6 +69,18 @@ class Settings(BaseSettings):
 
     # answering
     top_k: int = Field(8, ge=1, le=50, description="Passages handed to the generator.")
+    retrieval_fusion: str = Field(
+        "zscore", pattern="^(rrf|minmax|zscore)$", description="How dense and BM25 lists are fused."
+    )
+    rerank: str = Field(
+        "none", pattern="^(none|llm)$", description="llm: an OpenAI-compatible model reorders passages."
+    )
+    rerank_model: str | None = Field(None, description="Chat model of the reranker; unset = openai_model.")
+    rerank_candidates: int = Field(20, ge=2, le=50, description="Fused passages the reranker reorders.")
+    rerank_timeout_s: float = Field(10.0, gt=0, description="One rerank call; slower = the fused order is kept.")
+    retrieval_doc_aggregation: str = Field(
+        "max", pattern="^(max|sum)$", description="A document ranks by its best chunk (max) or best two (sum)."
+    )
     index_refresh_s: float = Field(5.0, ge=0, description="How often a running engine looks for re-ingested chunks.")
     max_question_chars: int = Field(2000, ge=1)
     min_support: float = Field(

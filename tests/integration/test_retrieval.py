@@ -1,0 +1,53 @@
+"""HybridRetriever over a real index: fusion choices, and chunks the snapshot does not hold yet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ingest.pipeline import ingest_paths
+from rag.embedding import MiniLMEmbedder
+from rag.fusion import FusionConfig, FusionMethod
+from rag.retrieval import HybridRetriever
+from rag.settings import Settings
+from rag.store import ChromaStore
+
+
+def _write(folder: Path, name: str, text: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
+
+
+def test_a_chunk_ingested_after_the_snapshot_is_returned_not_a_crash(tmp_path: Path):
+    docs = tmp_path / "docs"
+    _write(docs, "ferns.md", "# Ferns\n\nFerns reproduce with spores instead of seeds and like shade.\n")
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data")
+    embedder = MiniLMEmbedder()
+    ingest_paths(settings, [docs], progress=False, embedder=embedder)
+    retriever = HybridRetriever(ChromaStore(settings), embedder, settings.data_dir, refresh_s=3600)
+    assert [p.source for p in retriever.retrieve("how do ferns reproduce", 4)] == ["ferns.md"]
+
+    # a second file lands while the running retriever still holds the old snapshot (refresh in an hour)
+    _write(docs, "cacti.md", "# Cacti\n\nA cactus stores water in its thick stem and needs little watering.\n")
+    ingest_paths(settings, [docs], progress=False, embedder=embedder)
+    passages = retriever.retrieve("where does a cactus store water", 4)
+    assert passages[0].source == "cacti.md"  # found by the dense half, with its own text and metadata
+    assert "thick stem" in passages[0].text and passages[0].title
+    assert [p.n for p in passages] == list(range(1, len(passages) + 1))
+
+
+def test_every_fusion_method_ranks_the_page_holding_the_words_and_meaning_first(tmp_path: Path):
+    docs = tmp_path / "docs"
+    _write(
+        docs, "tides.md", "# Tides\n\nTides are caused by the gravity of the Moon and the Sun pulling on the oceans.\n"
+    )
+    _write(docs, "volcanoes.md", "# Volcanoes\n\nA volcano erupts when magma rises through cracks in the crust.\n")
+    _write(docs, "glaciers.md", "# Glaciers\n\nGlaciers form where snow piles up for years and compacts into ice.\n")
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data")
+    embedder = MiniLMEmbedder()
+    ingest_paths(settings, [docs], progress=False, embedder=embedder)
+    for method in FusionMethod:
+        retriever = HybridRetriever(ChromaStore(settings), embedder, settings.data_dir, fusion=FusionConfig(method))
+        passages = retriever.retrieve("what makes the ocean tides rise and fall", 3)
+        assert passages[0].source == "tides.md", method
+        scores = [p.score for p in passages]
+        assert scores == sorted(scores, reverse=True) and 0.0 <= min(scores) <= max(scores) <= 1.0, method
