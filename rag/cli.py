@@ -12,6 +12,8 @@ import logging
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from rag.errors import CitebotError
 from rag.settings import GeneratorKind, Settings
 
@@ -69,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
             settings = settings.model_copy(update={"generator": GeneratorKind(args.generator)})
         logging.basicConfig(level=settings.log_level.upper(), format="%(message)s", stream=sys.stderr)
         return _dispatch(args, settings)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        print(f"citebot: invalid setting ({problems}): check the CITEBOT_* variables and .env", file=sys.stderr)
+        return EXIT_USAGE
     except CitebotError as exc:
         print(f"citebot: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     index_refresh_s: float = Field(5.0, ge=0, description="How often a running engine looks for re-ingested chunks.")
     max_question_chars: int = Field(2000, ge=1)
 
+    # `citebot ask` as a client of a running `citebot serve`
+    url: str | None = Field(None, description="A running `citebot serve` that `citebot ask` asks; unset = in-process.")
+    api_key: SecretStr | None = Field(None, description="Bearer key `citebot ask` sends to CITEBOT_URL.")
+
     # HTTP service
     host: str = Field("127.0.0.1")
     port: int = Field(8000)
@@ -85,6 +89,15 @@ class Settings(BaseSettings):
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _check_url(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().rstrip("/") or None
+            if value and not value.startswith(("http://", "https://")):
+                raise ValueError("CITEBOT_URL must start with http:// or https:// (e.g. http://127.0.0.1:8000)")
         return value
 
     @property
