@@ -50,9 +50,12 @@ def options_to_measure(quick: bool) -> dict[str, RuntimeOptions]:
         "budget=1024": replace(TODAY, batch_tokens=1024),
         "budget=2048": replace(TODAY, batch_tokens=2048),
         "budget=4096": replace(TODAY, batch_tokens=4096),
+        "no-spinning+graph=basic": replace(TODAY, spinning=False, graph_optimization="basic"),
+        "no-spinning+budget=1024": replace(TODAY, spinning=False, batch_tokens=1024),
+        "threads=1+budget=1024": replace(TODAY, intra_op_threads=1, batch_tokens=1024),
     }
     if quick:
-        keep = ("today", "default", "threads=1", "no-spinning", "graph=disable", "budget=2048")
+        keep = ("today", "default", "threads=1", "no-spinning", "graph=disable", "budget=1024")
         options = {k: v for k, v in options.items() if k in keep}
     return options
 
@@ -86,12 +89,14 @@ class _Runs:
     vectors: np.ndarray | None = None
 
 
-def bench_embedder(quick: bool = False, repeats: int | None = None) -> dict:
+def bench_embedder(quick: bool = False, repeats: int | None = None, only: list[str] | None = None) -> dict:
     from rag.embedding import MiniLMEmbedder
 
     chunks, sentences = seed_workload()
     mixed = chunks + sentences  # what one ingest call embeds today: a group's chunks and their sentences
     options = options_to_measure(quick)
+    if only:
+        options = {k: v for k, v in options.items() if k == "today" or k in only}
     repeats = repeats or (1 if quick else 3)
     counter = MiniLMEmbedder(options=TODAY)
     chunk_pieces = sum(counter.count_tokens(t) for t in chunks)
@@ -205,4 +210,5 @@ def run(settings: Settings, quick: bool = False) -> dict:
 if __name__ == "__main__":  # pragma: no cover
     import json
 
-    print(json.dumps(bench_embedder(quick="--quick" in sys.argv), indent=2))
+    names = [a for a in sys.argv[1:] if not a.startswith("--")]
+    print(json.dumps(bench_embedder(quick="--quick" in sys.argv, repeats=5 if names else None, only=names), indent=2))
