@@ -140,8 +140,8 @@ def test_batches_by_length_and_by_budget() -> None:
 
 
 def test_the_default_is_a_measured_option() -> None:
-    assert DEFAULT_OPTIONS.spinning is False
+    assert DEFAULT_OPTIONS.spinning is False and DEFAULT_OPTIONS.batch_tokens == 1024
     assert MiniLMEmbedder().options == DEFAULT_OPTIONS
     assert MiniLMEmbedder(batch_size=4, threads=1).options == RuntimeOptions(
-        spinning=False, batch_size=4, intra_op_threads=1
+        spinning=False, batch_tokens=0, batch_size=4, intra_op_threads=1
     )
