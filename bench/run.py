@@ -295,6 +295,10 @@ def run_bench_cli(settings: Settings, args) -> int:
         if run_http_bench is not None:
             _log("http load ...")
             results["http"] = run_http_bench(engine.settings, engine, quick)
+        _log("embedder options and CLI ask ...")
+        from bench.embedder import run as run_embedder_bench
+
+        results["embedder_and_cli"] = run_embedder_bench(engine.settings, quick)
     results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     if getattr(args, "json", False):
         print(json.dumps(results, indent=2))
@@ -332,7 +336,7 @@ def _print_table(results: dict) -> None:
     width = max(len(k) for k in flat)
     for key, value in flat.items():
         print(f"{key:<{width}}  {value}")
-    for key in ("retrieval_at", "retrieval_quality_test", "http"):
+    for key in ("retrieval_at", "retrieval_quality_test", "http", "embedder_and_cli"):
         if key in results:
             print(f"{key}:")
             for sub, value in results[key].items():

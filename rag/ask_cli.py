@@ -29,15 +29,13 @@ def format_answer(answer: Answer) -> str:
 
 
 def run_ask(settings: Settings, question: str | None, as_json: bool, top_k: int | None) -> int:
-    from rag.engine import build_engine
-
     if question is not None and not question.strip():
         print("citebot: the question is empty: ask something about the articles", file=sys.stderr)
         return 2
     if question is not None and len(question.strip()) > settings.max_question_chars:
         print(f"citebot: the question is over {settings.max_question_chars} characters", file=sys.stderr)
         return 2
-    engine = build_engine(settings)
+    engine = _answerer(settings)
     if question is not None:
         return _ask_once(engine, question, as_json, top_k)
     print("Ask a question about the articles (empty line or Ctrl-D to quit).", file=sys.stderr)
@@ -49,6 +47,17 @@ def run_ask(settings: Settings, question: str | None, as_json: bool, top_k: int 
         if not line.strip():
             return 0
         _ask_once(engine, line, as_json, top_k)
+
+
+def _answerer(settings: Settings):
+    """A running `citebot serve` when CITEBOT_URL is set (no model, no index here), else an in-process engine."""
+    if settings.url:
+        from rag.client import ServiceClient
+
+        return ServiceClient(settings)
+    from rag.engine import build_engine
+
+    return build_engine(settings)
 
 
 def _ask_once(engine, question: str, as_json: bool, top_k: int | None) -> int:

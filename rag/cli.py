@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from rag.errors import CitebotError, ConfigError
 from rag.logs import configure_logging
 from rag.settings import GeneratorKind, Settings
@@ -113,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
             settings = settings.model_copy(update={"generator": GeneratorKind(args.generator)})
         configure_logging(settings)
         return _dispatch(args, settings)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        print(f"citebot: invalid setting ({problems}): check the CITEBOT_* variables and .env", file=sys.stderr)
+        return EXIT_USAGE
     except CitebotError as exc:
         print(f"citebot: {exc}", file=sys.stderr)
         return EXIT_FAILED

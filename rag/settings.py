@@ -96,6 +96,10 @@ class Settings(BaseSettings):
         3.0, gt=0, description="Seconds of the request's budget kept for the extractive fallback."
     )
 
+    # `citebot ask` as a client of a running `citebot serve`
+    url: str | None = Field(None, description="A running `citebot serve` that `citebot ask` asks; unset = in-process.")
+    api_key: SecretStr | None = Field(None, description="Bearer key `citebot ask` sends to CITEBOT_URL.")
+
     # HTTP service
     host: str = Field("127.0.0.1")
     port: int = Field(8000)
@@ -134,6 +138,15 @@ class Settings(BaseSettings):
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _check_url(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().rstrip("/") or None
+            if value and not value.startswith(("http://", "https://")):
+                raise ValueError("CITEBOT_URL must start with http:// or https:// (e.g. http://127.0.0.1:8000)")
         return value
 
     @property
