@@ -43,6 +43,10 @@ NUMBER_WORDS = {
     if i > 1
 } | {"twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100", "dozen": "12"}
 DURATION_WORDS = set("minutes hours days week weeks month months year years decade decades".split())
+CALENDAR_WORDS = set(
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday".split()
+)
 NUMERIC_LABELS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 HOW_LONG = re.compile(r"\bhow long\b", re.I)
 DIGITS = re.compile(r"\d")
@@ -50,6 +54,7 @@ YEAR = re.compile(r"\b(19|20)\d\d\b")
 
 W_COSINE, W_KEYWORD, W_PRIOR = 0.55, 0.45, 0.05  # meaning, keyword coverage, retrieval rank
 W_NEAR = 0.10  # the candidate stands near the question's words
+W_SPECIFIC = 0.05  # a date or figure that names its value ("Sunday") rather than relates it ("last month")
 TYPE_BONUS, TYPE_MISSING = 0.12, -0.15  # holds / lacks what the question asks for
 RESTATEMENT_PENALTY = -0.15  # a sentence that only repeats the question's words
 ABSTAIN_SCORE = 0.40  # below this the best sentence is not taken as an answer
@@ -261,7 +266,7 @@ class ExtractiveGenerator:
             # that sentence names: it may take part of the pair's keyword coverage.
             windowed = sum(weight[t] for t in q_terms & (s_terms | previous_terms)) / q_weight
             spans = answer_spans(sentence.text, query, entry.annotation, previous_terms)
-            spans.sort(key=lambda sp: -_nearness(sentence.text, sp, query))
+            spans.sort(key=lambda sp: (-_nearness(sentence.text, sp, query) - W_SPECIFIC * _specific_value(sp)))
             novelty = len(s_terms - q_terms) / max(len(s_terms), 1)
             passage = by_chunk[sentence.chunk_id]
             best_keyword = max(keyword, WINDOW_SHARE * windowed)
@@ -271,7 +276,7 @@ class ExtractiveGenerator:
             elif spans:
                 score += TYPE_BONUS / 2
             if spans:
-                score += W_NEAR * _nearness(sentence.text, spans[0], query)
+                score += W_NEAR * _nearness(sentence.text, spans[0], query) + W_SPECIFIC * _specific_value(spans[0])
             if novelty < RESTATEMENT_NOVELTY and not spans:  # only restates the question
                 score += RESTATEMENT_PENALTY
             leans_on_previous = bool(previous_terms) and windowed > 2 * keyword
@@ -415,6 +420,7 @@ def answer_spans(
     of that kind) that the question does not already contain."""
     if query.types:
         spans = [e for e in annotation.ents if e.label in query.types and not _in_question(e.text, query)]
+        spans = [e for e in spans if e.label not in NUMERIC_LABELS or _specific_quantity(e.text)]
         if query.role:  # "who is the power minister": the name stands next to the role
             role = _stem(query.role)
             spans = [e for e in spans if role in content_terms(text[max(0, e.start - 60) : e.end + 60])]
@@ -440,6 +446,27 @@ def _in_question(span: str, query: Query) -> bool:
     terms = content_terms(span)
     asked = set(query.terms) | set(query.context_terms)
     return not terms or all(t in asked for t in terms)
+
+
+def _specific_quantity(text: str) -> bool:
+    """ "1,500", "two", "$65 billion"; not "thousands", "billions of dollars" or "one of"."""
+    tokens = words(text)
+    if any(DIGITS.search(t) and not YEAR.fullmatch(t) for t in tokens):
+        return True
+    return any(t in NUMBER_WORDS for t in tokens) or (tokens == ["one"])
+
+
+def _specific_date(text: str) -> bool:
+    """ "Sunday", "March 2024", "2017"; not "last month" or "recently"."""
+    return bool(DIGITS.search(text)) or bool(set(words(text)) & CALENDAR_WORDS)
+
+
+def _specific_value(span: Span) -> bool:
+    if span.label in ("DATE", "TIME"):
+        return _specific_date(span.text)
+    if span.label in NUMERIC_LABELS:
+        return _specific_quantity(span.text)
+    return True
 
 
 def _has_name(text: str) -> bool:
@@ -502,6 +529,8 @@ def _disagrees(cand: Candidate, chosen: list[Candidate], query: Query) -> bool:
     lead = chosen[0]
     if not (cand.value and lead.value) or cand.score < lead.score * VALUE_DISAGREE_RATIO:
         return False
+    if not (_specific_value(cand.spans[0]) and _specific_value(lead.spans[0])):
+        return False  # "last month" and "this month" in articles of different days need not differ
     return not any(_same_value(cand, c) for c in chosen if c.value)
 
 

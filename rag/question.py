@@ -117,7 +117,7 @@ class Query:
     focus_noun: str = ""  # "company" in "which company ..."
     types: frozenset[str] = frozenset()  # OntoNotes labels the short answer may carry; empty = untyped
     plural: bool = False  # "which forces ...": several answers
-    role: str = ""  # "minister" in "who is the power minister": a person asked for by their role
+    role: str = ""  # "minister" in "who is the power minister", "capacity" in "what capacity": the answer stands next to it
     parts: list[Query] = field(default_factory=list)  # one Query per part of a multi-part question
 
 
@@ -163,10 +163,12 @@ def _type_query(query: Query, doc: Any) -> None:
     wh, focus = _wh_and_focus(wh_token)
     query.wh = wh
     query.focus_noun = focus.lower_ if focus is not None else ""
-    query.plural = wh in ("which", "what") and focus is not None and focus.tag_ in ("NNS", "NNPS")
+    query.plural = wh in ("which", "what", "name of") and focus is not None and focus.tag_ in ("NNS", "NNPS")
     query.types = _types(wh, query.focus_noun)
     if query.types == {"PERSON"} and query.focus_noun not in GENERIC_PERSON:
         query.role = query.focus_noun
+    if query.types <= NUMERIC and query.types and not wh.startswith("how") and query.focus_noun:
+        query.role = query.focus_noun  # "what capacity": the figure stands next to what it measures
     query.wants = _wants(wh, query.types)
     if wh == "how many" and focus is not None:
         query.focus = content_terms(focus.text)
@@ -191,15 +193,17 @@ def _wh_and_focus(token: Any) -> tuple[str, Any]:
         head = token.head
         for child in head.children:
             if child.dep_ in ("nsubj", "attr") and child.i != token.i and child.pos_ == "NOUN":
-                if child.lower_ == "name":
+                if child.lower_ in ("name", "names"):  # "the name of the driver": the driver is asked for
                     inner = [c for p in child.children if p.dep_ == "prep" for c in p.children if c.dep_ == "pobj"]
-                    return word, inner[0] if inner else child
+                    return "name of", inner[0] if inner else child
                 return word, child
     return word, None
 
 
 def _types(wh: str, focus: str) -> frozenset[str]:
     kind = _focus_types(focus)
+    if wh == "name of":  # the name of a known kind ("of the group"), else of a person by role ("of the driver")
+        return kind or frozenset({"PERSON"})
     if wh in ("how many", "how much"):  # the count is asked for; only a span of time changes its type
         return kind if kind and kind <= TEMPORAL else WH_TYPES[wh]
     if kind:
@@ -217,6 +221,8 @@ def _focus_types(focus: str) -> frozenset[str]:
 
 
 def _wants(wh: str, types: frozenset[str]) -> Wants:
+    if wh == "name of" and types:
+        wh = "which"
     if wh.startswith("how ") and types & NUMERIC:
         return Wants.number
     if types and types <= NUMERIC:
