@@ -266,7 +266,7 @@ class ExtractiveGenerator:
             # that sentence names: it may take part of the pair's keyword coverage.
             windowed = sum(weight[t] for t in q_terms & (s_terms | previous_terms)) / q_weight
             spans = answer_spans(sentence.text, query, entry.annotation, previous_terms)
-            spans.sort(key=lambda sp: (-_nearness(sentence.text, sp, query) - W_SPECIFIC * _specific_value(sp)))
+            spans.sort(key=lambda sp: -_nearness(sentence.text, sp, query) - W_SPECIFIC * _specific_value(sp))
             novelty = len(s_terms - q_terms) / max(len(s_terms), 1)
             passage = by_chunk[sentence.chunk_id]
             best_keyword = max(keyword, WINDOW_SHARE * windowed)
@@ -327,7 +327,7 @@ class ExtractiveGenerator:
             adds_words = sum(self.idf(t) for t in (set(query.terms) & terms) - covered) >= MIN_GAIN * sum(
                 self.idf(t) for t in query.terms
             )
-            gives_figure = valued and other.holds_wanted
+            gives_figure = valued and other.holds_wanted and _specific_value(other.spans[0])
             if gives_figure and query.wants is Wants.number and _amounts(best.text):
                 gives_figure = bool(_amounts(best.text).keys() & _amounts(other.text).keys())  # same kind of amount
             named = {_norm(s.text) for c in chosen for s in c.spans}

@@ -77,6 +77,7 @@ FOCUS_TYPES: dict[str, frozenset[str]] = {
     **dict.fromkeys("product".split(), frozenset({"PRODUCT"})),
 }
 GENERIC_PERSON = frozenset("person people man woman men women name names".split())  # a kind, not a role
+AGENT_SUFFIXES = ("er", "or", "ist", "ian", "ant", "ent")  # "driver", "director", "journalist": people
 WH_TAGS = frozenset({"WDT", "WP", "WP$", "WRB"})
 COPULAS = frozenset({"is", "was", "are", "were", "'s", "’s"})
 
@@ -117,7 +118,9 @@ class Query:
     focus_noun: str = ""  # "company" in "which company ..."
     types: frozenset[str] = frozenset()  # OntoNotes labels the short answer may carry; empty = untyped
     plural: bool = False  # "which forces ...": several answers
-    role: str = ""  # "minister" in "who is the power minister", "capacity" in "what capacity": the answer stands next to it
+    role: str = (
+        ""  # "minister" in "who is the power minister", "capacity" in "what capacity": the answer stands next to it
+    )
     parts: list[Query] = field(default_factory=list)  # one Query per part of a multi-part question
 
 
@@ -202,8 +205,8 @@ def _wh_and_focus(token: Any) -> tuple[str, Any]:
 
 def _types(wh: str, focus: str) -> frozenset[str]:
     kind = _focus_types(focus)
-    if wh == "name of":  # the name of a known kind ("of the group"), else of a person by role ("of the driver")
-        return kind or frozenset({"PERSON"})
+    if wh == "name of":  # the name of a known kind ("of the group"), or of a person by role ("of the driver")
+        return kind or (frozenset({"PERSON"}) if focus.rstrip("s").endswith(AGENT_SUFFIXES) else frozenset())
     if wh in ("how many", "how much"):  # the count is asked for; only a span of time changes its type
         return kind if kind and kind <= TEMPORAL else WH_TYPES[wh]
     if kind:
