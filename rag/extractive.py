@@ -60,6 +60,8 @@ RESTATEMENT_PENALTY = -0.15  # a sentence that only repeats the question's words
 ABSTAIN_SCORE = 0.40  # below this the best sentence is not taken as an answer
 UNTYPED_ABSTAIN_SCORE = 0.40  # the floor for questions with no expected answer type (chosen on dev)
 RESTATEMENT_NOVELTY = 0.35  # a sentence with less than this share of new words only restates
+RESTATEMENT_NOVELTY_FULL = 0.5  # ... or with less than this share when it holds all of the question's words
+FULL_COVERAGE = 0.9
 TYPED_RATIO = 0.75  # a sentence holding the asked-for kind may lead if it scores this share of the best
 WINDOW_SHARE = 0.8  # weight of keyword coverage counted together with the previous sentence
 CONTEXT_WEIGHT = 0.3  # a follow-up's inherited words count less than its own
@@ -208,7 +210,7 @@ class ExtractiveGenerator:
 
     def _answers(self, query: Query, best: Candidate) -> bool:
         """Whether the best sentence holds an answer, rather than only being on the question's topic."""
-        if best.score < ABSTAIN_SCORE or (best.novelty < RESTATEMENT_NOVELTY and not best.spans):
+        if best.score < ABSTAIN_SCORE or (_restates(best.novelty, best.keyword) and not best.spans):
             return False
         if query.types:
             return best.holds_wanted
@@ -277,7 +279,7 @@ class ExtractiveGenerator:
                 score += TYPE_BONUS / 2
             if spans:
                 score += W_NEAR * _nearness(sentence.text, spans[0], query) + W_SPECIFIC * _specific_value(spans[0])
-            if novelty < RESTATEMENT_NOVELTY and not spans:  # only restates the question
+            if _restates(novelty, keyword) and not spans:  # only restates the question
                 score += RESTATEMENT_PENALTY
             leans_on_previous = bool(previous_terms) and windowed > 2 * keyword
             out.append(
@@ -446,6 +448,11 @@ def _in_question(span: str, query: Query) -> bool:
     terms = content_terms(span)
     asked = set(query.terms) | set(query.context_terms)
     return not terms or all(t in asked for t in terms)
+
+
+def _restates(novelty: float, keyword: float) -> bool:
+    """Few words beyond the question's, or all of the question's words and little else."""
+    return novelty < RESTATEMENT_NOVELTY or (keyword >= FULL_COVERAGE and novelty < RESTATEMENT_NOVELTY_FULL)
 
 
 def _specific_quantity(text: str) -> bool:

@@ -191,6 +191,11 @@ def _wh_and_focus(token: Any) -> tuple[str, Any]:
         return "how", None
     if token.dep_ == "det" and token.head.pos_ == "NOUN":  # "which company", "what year"
         return word, token.head
+    if word in ("which", "what") and token.i + 1 < len(token.doc) and token.nbor(1).pos_ == "NOUN":
+        j = token.i + 1  # a misparse of "in which city is ...": the noun run right after the wh-word
+        while j + 1 < len(token.doc) and token.doc[j + 1].pos_ == "NOUN":
+            j += 1
+        return word, token.doc[j]
     if word in ("who", "what") and token.dep_ in ("attr", "nsubj") and token.head.lower_ in COPULAS:
         # "Who is the power minister?", "What is the name of the group?": the noun the copula links
         head = token.head
