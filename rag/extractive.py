@@ -49,6 +49,7 @@ CALENDAR_WORDS = set(
 )
 NUMERIC_LABELS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 HOW_LONG = re.compile(r"\bhow long\b", re.I)
+CODE = re.compile(r"\b[A-Za-z_][\w.]*\(\)|\b[A-Za-z_]\w*=\w+|\b[a-z_]\w*\.[A-Za-z_][\w.]*[A-Za-z_]\b")
 DIGITS = re.compile(r"\d")
 YEAR = re.compile(r"\b(19|20)\d\d\b")
 
@@ -434,8 +435,14 @@ def answer_spans(
     if query.focus_noun:
         stem = _stem(query.focus_noun)
         named = [s for s in annotation.ents + annotation.chunks if stem in content_terms(s.text) and _has_name(s.text)]
+        named += _code_spans(text)  # "which function ...": in technical text the name is an identifier
         return [s for s in named if not _in_question(s.text, query)]
     return []
+
+
+def _code_spans(text: str) -> list[Span]:
+    """Identifiers written as code: `dumps()`, `frozen=True`, `tempfile.TemporaryDirectory`."""
+    return [Span(m.start(), m.end(), "CODE", m.group(0)) for m in CODE.finditer(text)]
 
 
 def holds_wanted(text: str, query: Query, annotation: Annotation, previous_terms: frozenset[str] = frozenset()) -> bool:
