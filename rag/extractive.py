@@ -47,6 +47,7 @@ CALENDAR_WORDS = set(
     "january february march april may june july august september october november december "
     "monday tuesday wednesday thursday friday saturday sunday".split()
 )
+RELATIVE_WORDS = set("last this next ago earlier recent recently later previous".split())
 NUMERIC_LABELS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 HOW_LONG = re.compile(r"\bhow long\b", re.I)
 CODE = re.compile(r"\b[A-Za-z_][\w.]*\(\)|\b[A-Za-z_]\w*=\w+|\b[a-z_]\w*\.[A-Za-z_][\w.]*[A-Za-z_]\b")
@@ -471,8 +472,11 @@ def _specific_quantity(text: str) -> bool:
 
 
 def _specific_date(text: str) -> bool:
-    """ "Sunday", "March 2024", "2017"; not "last month" or "recently"."""
-    return bool(DIGITS.search(text)) or bool(set(words(text)) & CALENDAR_WORDS)
+    """ "Sunday", "March 2024", "2017", "a week"; not "last month" or "this year"."""
+    tokens = set(words(text))
+    if tokens & RELATIVE_WORDS:
+        return False
+    return bool(DIGITS.search(text)) or bool(tokens & CALENDAR_WORDS) or bool(tokens & DURATION_WORDS)
 
 
 def _specific_value(span: Span) -> bool:
