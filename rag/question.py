@@ -216,8 +216,8 @@ def _types(wh: str, focus: str) -> frozenset[str]:
         return kind if kind and kind <= TEMPORAL else WH_TYPES[wh]
     if kind:
         return kind
-    if wh == "how big":
-        return frozenset({"QUANTITY", "CARDINAL", "MONEY"})
+    if wh == "how big":  # a measurement carries its unit: "100 kg", "$65 billion", not a bare count
+        return frozenset({"QUANTITY", "MONEY"})
     return WH_TYPES.get(wh, frozenset())  # "which"/"what" + an unknown noun: untyped, the noun still guides
 
 
