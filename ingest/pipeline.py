@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import MetadataMode, TextNode
 
 from ingest.loaders import LoadedDocument, LoadError, discover, load_file, load_manifest
+from rag import nlp
 from rag.embedding import MINILM_MAX_TOKENS, Embedder, build_embedder
 from rag.errors import CitebotError
 from rag.settings import Settings
@@ -60,6 +62,7 @@ class IngestReport:
     total_chunks: int = 0  # chunks in the index afterwards
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    annotate_seconds: float = 0.0  # named entities of the stored sentences (spaCy)
     failures: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -73,6 +76,7 @@ class IngestReport:
             ("chunks written", self.chunks),
             ("chunks in index", self.total_chunks),
             ("seconds", f"{self.seconds:.2f}"),
+            ("entity seconds", f"{self.annotate_seconds:.2f}"),
         ]
         width = max(len(name) for name, _ in rows)
         return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
@@ -87,9 +91,21 @@ class _Pending:
     replaces: bool  # an older version of it is in the index
 
 
+SentenceAnnotator = Callable[[list[str]], list[dict]]
+
+
 class Ingester:
-    def __init__(self, settings: Settings, embedder: Embedder | None = None, store: ChromaStore | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        store: ChromaStore | None = None,
+        sentence_annotator: SentenceAnnotator | None = nlp.annotate_sentences,
+    ) -> None:
+        """`sentence_annotator` gives each sentence's flat metadata (entities) once, at ingest; None skips it
+        (the reader then computes entities at question time)."""
         self.settings = settings
+        self.sentence_annotator = sentence_annotator
         self.embedder = embedder or build_embedder(settings)
         self.store = store or ChromaStore(settings)
         self.splitter = SentenceSplitter(
@@ -181,6 +197,7 @@ class Ingester:
             [node.get_content(metadata_mode=MetadataMode.EMBED) for node in nodes] + unique
         )
         report.embed_seconds += time.perf_counter() - t0
+        metas = self._annotate(unique, report)
         for node, vector in zip(nodes, vectors):
             node.embedding = vector.tolist()
         sentence_vectors = iter(vectors[len(nodes) :])
@@ -192,6 +209,7 @@ class Ingester:
             by_text = {text: next(sentence_vectors) for text in dict.fromkeys(s.text for s in sentences)}
             for sentence in sentences:
                 sentence.embedding = by_text[sentence.text]
+                sentence.meta = metas.get(sentence.text, {})
             all_sentences += sentences
             doc_ids += [item.doc.doc_id] * len(sentences)
         self.store.add_sentences(all_sentences, doc_ids)  # one write for the group, before any of its chunks
@@ -240,6 +258,15 @@ class Ingester:
                 if tokens > MINILM_MAX_TOKENS:
                     raise CitebotError(f"{doc.source}: chunk {index} has {tokens} word pieces, over the model's window")
         return nodes
+
+    def _annotate(self, texts: list[str], report: IngestReport) -> dict[str, dict]:
+        if self.sentence_annotator is None or not texts:
+            return {}
+        t0 = time.perf_counter()
+        unique = list(dict.fromkeys(texts))
+        metas = dict(zip(unique, self.sentence_annotator(unique), strict=True))
+        report.annotate_seconds += time.perf_counter() - t0
+        return metas
 
     @staticmethod
     def _sentences_of_texts(texts: list[str]) -> list[str]:

@@ -383,9 +383,8 @@ def _annotations(sentences: list[StoredSentence]) -> dict[int, Annotation]:
     out: dict[int, Annotation] = {}
     todo = []
     for s in sentences:
-        meta = getattr(s, "meta", None)
-        if meta and "ents" in meta:
-            out[id(s)] = nlp.annotations_of(s.text, meta)
+        if "ents" in s.meta:
+            out[id(s)] = nlp.annotations_of(s.text, s.meta)
         else:
             todo.append(s)
     for s, annotation in zip(todo, nlp.annotate_many([s.text for s in todo])):

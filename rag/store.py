@@ -33,12 +33,16 @@ class StoredChunk:
     score: float = 0.0
 
 
+SENTENCE_KEYS = ("chunk_id", "doc_id", "index")  # the store's own sentence metadata; the rest is `meta`
+
+
 @dataclass
 class StoredSentence:
     chunk_id: str
     index: int
     text: str
     embedding: np.ndarray = field(repr=False)
+    meta: dict[str, str | int | float | bool] = field(default_factory=dict, repr=False)  # e.g. entities
 
 
 class ChromaStore:
@@ -171,7 +175,7 @@ class ChromaStore:
                 embeddings=np.stack([s.embedding for s in sentences]),
                 documents=[s.text for s in sentences],
                 metadatas=[
-                    {"chunk_id": s.chunk_id, "doc_id": doc_id, "index": s.index}
+                    {**s.meta, "chunk_id": s.chunk_id, "doc_id": doc_id, "index": s.index}
                     for s, doc_id in zip(sentences, doc_ids, strict=True)
                 ],
             )
@@ -242,7 +246,13 @@ class ChromaStore:
                 where={"chunk_id": {"$in": list(chunk_ids)}}, include=["embeddings", "documents", "metadatas"]
             )
         return [
-            StoredSentence(m["chunk_id"], int(m["index"]), t, np.asarray(e, dtype=np.float32))
+            StoredSentence(
+                m["chunk_id"],
+                int(m["index"]),
+                t,
+                np.asarray(e, dtype=np.float32),
+                {k: v for k, v in m.items() if k not in SENTENCE_KEYS},
+            )
             for t, m, e in zip(page["documents"], page["metadatas"], page["embeddings"])
         ]
 
