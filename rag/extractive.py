@@ -257,13 +257,13 @@ class ExtractiveGenerator:
         typed = bool(query.types)
         out = []
         previous_terms: frozenset[str] = frozenset()
-        previous_chunk = None
+        previous_chunk, previous = None, None
         for entry, cosine in zip(entries, cosines):
             sentence, s_terms = entry.sentence, entry.terms
             if sentence.chunk_id != previous_chunk:
-                previous_terms = frozenset()
+                previous_terms, previous = frozenset(), None
             if looks_like_instruction(sentence.text):
-                previous_terms, previous_chunk = s_terms, sentence.chunk_id
+                previous_terms, previous_chunk, previous = s_terms, sentence.chunk_id, None
                 continue  # text addressed to an assistant is never an answer
             keyword = sum(weight[t] for t in q_terms & s_terms) / q_weight
             # A sentence that continues the previous one ("Formed in 2017, this unit ...") is about what
@@ -271,6 +271,11 @@ class ExtractiveGenerator:
             windowed = sum(weight[t] for t in q_terms & (s_terms | previous_terms)) / q_weight
             spans = answer_spans(sentence.text, query, entry.annotation, previous_terms)
             spans.sort(key=lambda sp: -_nearness(sentence.text, sp, query) - W_SPECIFIC * _specific_value(sp))
+            described = False
+            if not spans and not typed and query.focus_noun and previous is not None:
+                # reference docs: the signature line before ("json.dumps(obj, ...)") names what this describes
+                spans = [sp for sp in _code_spans(previous.sentence.text) if not _in_question(sp.text, query)][:1]
+                described = bool(spans)
             novelty = len(s_terms - q_terms) / max(len(s_terms), 1)
             passage = by_chunk[sentence.chunk_id]
             best_keyword = max(keyword, WINDOW_SHARE * windowed)
@@ -279,11 +284,11 @@ class ExtractiveGenerator:
                 score += TYPE_BONUS if spans else TYPE_MISSING
             elif spans:
                 score += TYPE_BONUS / 2
-            if spans:
+            if spans and not described:
                 score += W_NEAR * _nearness(sentence.text, spans[0], query) + W_SPECIFIC * _specific_value(spans[0])
             if _restates(novelty, keyword) and not spans:  # only restates the question
                 score += RESTATEMENT_PENALTY
-            leans_on_previous = bool(previous_terms) and windowed > 2 * keyword
+            leans_on_previous = described or (bool(previous_terms) and windowed > 2 * keyword)
             out.append(
                 Candidate(
                     passage,
@@ -298,7 +303,7 @@ class ExtractiveGenerator:
                     novelty,
                 )
             )
-            previous_terms, previous_chunk = s_terms, sentence.chunk_id
+            previous_terms, previous_chunk, previous = s_terms, sentence.chunk_id, entry
         out.sort(key=lambda c: (-c.score, c.passage.n, c.index))
         return out
 
@@ -422,7 +427,11 @@ def answer_spans(
     """The short answers a sentence offers: entities of an expected type (or, for "which <noun>", names
     of that kind) that the question does not already contain."""
     if query.types:
-        spans = [e for e in annotation.ents if e.label in query.types and not _in_question(e.text, query)]
+        spans = [
+            e
+            for e in annotation.ents
+            if e.label in query.types and not _in_question(e.text, query) and not _inside_code(text, e)
+        ]
         spans = [e for e in spans if e.label not in NUMERIC_LABELS or _specific_quantity(e.text)]
         if query.role:  # "who is the power minister": the name stands next to the role
             role = _stem(query.role)
@@ -438,6 +447,17 @@ def answer_spans(
         named += _code_spans(text)  # "which function ...": in technical text the name is an identifier
         return [s for s in named if not _in_question(s.text, query)]
     return []
+
+
+def _inside_code(text: str, span: Span) -> bool:
+    """ "Lib" in "Lib/pathlib.py" is part of a path, not a name."""
+    before = text[span.start - 1] if span.start else " "
+    after = text[span.end] if span.end < len(text) else " "
+    return (
+        before in "/._"
+        or after in "/_("
+        or (after == "." and span.end + 1 < len(text) and text[span.end + 1].isalnum())
+    )
 
 
 def _code_spans(text: str) -> list[Span]:
