@@ -50,6 +50,7 @@ CALENDAR_WORDS = set(
 RELATIVE_WORDS = set("last this next ago earlier recent recently later previous".split())
 NUMERIC_LABELS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 HOW_LONG = re.compile(r"\bhow long\b", re.I)
+CODE_SYMBOL_SHARE = 0.06  # above this share of symbols ("=", "/", "_", ">") a sentence is code, not prose
 CODE = re.compile(r"\b[A-Za-z_][\w.]*\(\)|\b[A-Za-z_]\w*=\w+|\b[a-z_]\w*\.[A-Za-z_][\w.]*[A-Za-z_]\b")
 DIGITS = re.compile(r"\d")
 YEAR = re.compile(r"\b(19|20)\d\d\b")
@@ -432,6 +433,8 @@ def answer_spans(
             for e in annotation.ents
             if e.label in query.types and not _in_question(e.text, query) and not _inside_code(text, e)
         ]
+        if _is_code(text):
+            spans = []  # "ValueError" in a traceback is not an organisation
         spans = [e for e in spans if e.label not in NUMERIC_LABELS or _specific_quantity(e.text)]
         if query.role:  # "who is the power minister": the name stands next to the role
             role = _stem(query.role)
@@ -453,11 +456,21 @@ def _inside_code(text: str, span: Span) -> bool:
     """ "Lib" in "Lib/pathlib.py" is part of a path, not a name."""
     before = text[span.start - 1] if span.start else " "
     after = text[span.end] if span.end < len(text) else " "
+    if any(ch in span.text for ch in '()"%/=¶<>[]{}'):
+        return True
     return (
         before in "/._"
         or after in "/_("
         or (after == "." and span.end + 1 < len(text) and text[span.end + 1].isalnum())
     )
+
+
+def _is_code(text: str) -> bool:
+    """A code sample or traceback rather than prose: a prompt, or many symbols."""
+    if ">>>" in text or "Traceback" in text:
+        return True
+    symbols = sum(1 for ch in text if not (ch.isalnum() or ch.isspace() or ch in ".,;:'’\"“”()-"))
+    return symbols / max(len(text), 1) > CODE_SYMBOL_SHARE
 
 
 def _code_spans(text: str) -> list[Span]:
