@@ -258,8 +258,7 @@ def answer_blocks(
         _context("*Sources*"),
         *source_blocks,
     ]
-    fallback = f"{answer.short_answer}: {answer.answer}" if answer.short_answer else answer.answer
-    return _clip(fallback, FALLBACK_TEXT_LIMIT), head + body + tail
+    return _clip(answer.answer, FALLBACK_TEXT_LIMIT), head + body + tail
 
 
 def home_view(documents: list[DocumentInfo], *, bot_user_id: str | None = None, error: str | None = None) -> dict:
