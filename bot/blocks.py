@@ -235,6 +235,8 @@ def answer_blocks(
         return statement, head + body + tail
 
     text_sections = [_mrkdwn(piece) for piece in split_text(escape(answer.answer))]
+    if answer.short_answer:
+        text_sections.insert(0, _mrkdwn(f"*{escape(_clip(answer.short_answer, 500))}*"))
     groups = _grouped_citations(answer.citations)
     source_blocks = [citation_block(n, cites) for n, cites in groups]
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from ingest.discovery import Candidate, Discovered, discover
 from ingest.loaders import LOADER_VERSION, LoadedDocument, LoadError, load_bytes, load_manifest, read_bytes
+from rag import nlp
 from rag.errors import CitebotError, IndexMismatchError, StoreUnavailableError
 from rag.settings import EmbeddingKind, Settings
 from rag.store import ChromaStore, StoredSentence
@@ -81,6 +82,7 @@ class IngestReport:
     seconds: float = 0.0
     embed_seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)
+    annotate_seconds: float = 0.0  # named entities of the stored sentences (spaCy)
     failures: list[str] = field(default_factory=list)
     pruned_sources: list[str] = field(default_factory=list)
     planned: dict[str, list[str]] = field(default_factory=dict)  # --dry-run: add/update/prune -> sources
@@ -118,14 +120,19 @@ class _Pending:
     sentences: list[StoredSentence] = field(default_factory=list)
 
 
+SentenceAnnotator = Callable[[list[str]], list[dict]]
+
+
 class Ingester:
     def __init__(
         self,
         settings: Settings,
         embedder: Any = None,
         store: ChromaStore | None = None,
-        sentence_annotator: SentenceAnnotator | None = None,
+        sentence_annotator: SentenceAnnotator | None = nlp.annotate_sentences,
     ) -> None:
+        """`sentence_annotator` gives each sentence's flat metadata (entities) once, at ingest; None skips it
+        (the reader then computes entities at question time)."""
         self.settings = settings
         self.sentence_annotator = sentence_annotator
         self._embedder = embedder  # loaded only when something has to be embedded
@@ -354,7 +361,7 @@ class Ingester:
                 sentence.embedding = by_text[sentence.text]
             all_sentences += item.sentences
             doc_ids += [item.doc.doc_id] * len(item.sentences)
-        self._annotate(all_sentences)
+        self._annotate(all_sentences, report)
         t0 = time.perf_counter()
         try:
             self.store.add_sentences(all_sentences, doc_ids)  # before any of the group's chunks
@@ -379,14 +386,21 @@ class Ingester:
                 report.added += 1
         bar.update(len(nodes))
 
-    def _annotate(self, sentences: list[StoredSentence]) -> None:
+    def _annotate(self, sentences: list[StoredSentence], report: IngestReport) -> None:
+        """Each distinct sentence text annotated once (overlap copies share their annotations)."""
         if self.sentence_annotator is None or not sentences:
             return
-        annotations = self.sentence_annotator([s.text for s in sentences])
-        if len(annotations) != len(sentences):
-            raise CitebotError(f"sentence annotator returned {len(annotations)} dicts for {len(sentences)} sentences")
-        for sentence, meta in zip(sentences, annotations):
-            sentence.meta = dict(meta or {})
+        t0 = time.perf_counter()
+        unique = list(dict.fromkeys(s.text for s in sentences))
+        annotations = self.sentence_annotator(unique)
+        if len(annotations) != len(unique):
+            raise CitebotError(f"sentence annotator returned {len(annotations)} dicts for {len(unique)} sentences")
+        by_text = dict(zip(unique, annotations))
+        for sentence in sentences:
+            sentence.meta = dict(by_text[sentence.text] or {})
+        elapsed = time.perf_counter() - t0
+        report.annotate_seconds += elapsed
+        report.stages["entities"] = report.stages.get("entities", 0.0) + elapsed
 
     def _chunk(self, doc: LoadedDocument) -> list[Any]:
         from llama_index.core import Document

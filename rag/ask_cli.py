@@ -10,7 +10,8 @@ from rag.settings import Settings
 
 
 def format_answer(answer: Answer) -> str:
-    lines = [answer.answer, ""]
+    lines = [f"Answer: {answer.short_answer}", ""] if answer.short_answer else []
+    lines += [answer.answer, ""]
     if answer.citations:
         lines.append("Sources:")
         for c in answer.citations:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from rag import nlp
 from rag.citations import SentenceStream, Verified, verify
 from rag.embedding import Embedder, build_embedder
 from rag.errors import GeneratorError, IndexMissingError, QuestionError
@@ -318,6 +319,7 @@ class Engine:
                 text += f"\n\n{UNVERIFIED_HEADING} " + " ".join(f"“{claim}”" for claim in checked.removed)
         return Answer(
             answer=text,
+            short_answer=None if abstained else draft.short_answer,
             citations=citations,
             sources=[
                 Source(
@@ -342,6 +344,7 @@ class Engine:
                 prompt_version=getattr(self.generator, "prompt_version", None),
                 index_fingerprint=self.retriever.snapshot().fingerprint,
                 degraded_reason=outcome.reason,
+                nlp_model=nlp.model_name(),
             ),
             citation_repairs=checked.repairs if checked else 0,
             claims_removed=checked.claims_removed if checked else 0,

@@ -31,6 +31,7 @@ class Draft:
     quotes: dict[int, list[str]] = field(default_factory=dict)
     abstained: bool = False
     model: str | None = None
+    short_answer: str | None = None  # the asked-for value alone (a name, number, date), when one was found
 
 
 class Generator(Protocol):

@@ -1,13 +1,27 @@
-"""Understanding the question: what it asks for, and which parts are instructions to ignore."""
+"""Understanding the question from its parse: what it asks for, its parts, and what is an instruction.
+
+The parse (spaCy `en_core_web_sm`, see rag.nlp) gives the wh-word ("who", "how many"), the focus noun
+("which *company*", "how many *engineers*") and from both the expected answer types among the OntoNotes
+entity labels. A question with two wh-clauses ("who claimed it, and how many died?") has two parts,
+each analysed on its own. Only general English goes into these rules: wh-words and common nouns that
+name a kind of answer (a city, a year, a company), never a name from any corpus.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
+from rag import nlp
 from rag.schemas import Turn
-from rag.text import STOPWORDS, content_terms, split_sentences, words
+from rag.text import content_terms, split_sentences
+
+NUMERIC = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
+TEMPORAL = frozenset({"DATE", "TIME"})
+PLACES = frozenset({"GPE", "LOC", "FAC"})
+AGENTS = frozenset({"PERSON", "ORG", "NORP"})
 
 
 class Wants(str, Enum):
@@ -18,16 +32,76 @@ class Wants(str, Enum):
     any = "any"
 
 
-# Sentences of a question that try to steer the bot rather than ask about the articles.
+# The answer types a wh-word asks for, when no focus noun says more.
+WH_TYPES: dict[str, frozenset[str]] = {
+    "who": frozenset({"PERSON", "ORG"}),
+    "whom": frozenset({"PERSON", "ORG"}),
+    "whose": frozenset({"PERSON", "ORG"}),
+    "when": TEMPORAL,
+    "where": PLACES | {"ORG"},
+    "how many": frozenset({"CARDINAL", "QUANTITY"}),
+    "how much": NUMERIC,
+    "how long": TEMPORAL | {"QUANTITY"},
+    "how old": frozenset({"DATE", "CARDINAL"}),
+    "how soon": TEMPORAL,
+    "how often": TEMPORAL,
+}
+MEASURE_ADJECTIVES = frozenset("big large far heavy tall high deep wide fast small strong".split())
+# Common nouns naming a kind of answer: "which city", "what year". General English, not any corpus.
+FOCUS_TYPES: dict[str, frozenset[str]] = {
+    **dict.fromkeys(
+        "person people man woman men women leader minister official chief head spokesman spokeswoman spokesperson "
+        "author founder director chairman ceo driver attacker bomber victim suspect name".split(),
+        frozenset({"PERSON"}),
+    ),
+    **dict.fromkeys(
+        "group organization company firm agency ministry department body team party militia business "
+        "corporation bank employer newspaper outlet publisher authority government".split(),
+        frozenset({"ORG"}),
+    ),
+    **dict.fromkeys("city country nation town capital state village".split(), frozenset({"GPE"})),
+    **dict.fromkeys("region area continent river sea mountain ocean".split(), frozenset({"LOC", "GPE"})),
+    **dict.fromkeys("airport building bridge stadium station venue".split(), frozenset({"FAC", "ORG"})),
+    **dict.fromkeys("place location".split(), PLACES | {"ORG"}),
+    **dict.fromkeys("year date day month week decade century".split(), frozenset({"DATE"})),
+    **dict.fromkeys("time hour".split(), TEMPORAL),
+    **dict.fromkeys("price cost amount sum budget fee salary value".split(), frozenset({"MONEY", "QUANTITY"})),
+    **dict.fromkeys("percentage percent proportion rate".split(), frozenset({"PERCENT"})),
+    **dict.fromkeys("number figure total count toll".split(), frozenset({"CARDINAL", "QUANTITY"})),
+    **dict.fromkeys("capacity size weight length distance height".split(), frozenset({"QUANTITY", "CARDINAL"})),
+    **dict.fromkeys("nationality religion".split(), frozenset({"NORP"})),
+    **dict.fromkeys("language".split(), frozenset({"LANGUAGE"})),
+    **dict.fromkeys("law treaty".split(), frozenset({"LAW"})),
+    **dict.fromkeys("event war".split(), frozenset({"EVENT"})),
+    **dict.fromkeys("book film song".split(), frozenset({"WORK_OF_ART"})),
+    **dict.fromkeys("product".split(), frozenset({"PRODUCT"})),
+}
+GENERIC_PERSON = frozenset("person people man woman men women name names".split())  # a kind, not a role
+AGENT_SUFFIXES = ("er", "or", "ist", "ian", "ant", "ent")  # "driver", "director", "journalist": people
+WH_TAGS = frozenset({"WDT", "WP", "WP$", "WRB"})
+COPULAS = frozenset({"is", "was", "are", "were", "'s", "’s"})
+
+# Sentences of a question that try to steer the bot rather than ask about the documents.
 INJECTION = re.compile(
     r"(ignore|disregard|forget|override)\b.{0,40}\b(instruction|prompt|rule|previous|above|guideline)s?"
     r"|system prompt|your (instructions|prompt|rules)|developer mode|jailbreak|you are now|pretend (to be|you)"
     r"|act as\b|print (the word|exactly|only)|say (the word|exactly)|repeat after me|reveal\b|from now on",
     re.I,
 )
-FOLLOW_UP = re.compile(
-    r"\b(it|they|them|that|this|those|these|he|she|his|her|their|there|the attack|the group)\b", re.I
+# Text in a document addressed to an assistant: a chat role prefix, or an order about its instructions.
+ROLE_PREFIX = re.compile(r"^\W{0,3}(assistant|system|user|ai|bot|human)\s*[:>]", re.I)
+ORDER = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules|guidelines)\b"
+    r"|\bsystem prompt\b|\bdeveloper mode\b|\bjailbreak|\byou are now\b|\bas an ai\b"
+    r"|\b(print|say|output|reply with|respond with|answer with)\s+(only\s+)?(the word|exactly|only)\b",
+    re.I,
 )
+FOLLOW_UP = re.compile(r"\b(it|they|them|that|this|those|these|he|she|his|her|their|there)\b", re.I)
+
+
+def looks_like_instruction(text: str) -> bool:
+    """Is this text (a sentence of a document, or of a question) an instruction to an assistant?"""
+    return bool(ROLE_PREFIX.search(text) or ORDER.search(text))
 
 
 @dataclass
@@ -40,6 +114,14 @@ class Query:
     context: str = ""  # earlier user turns, for follow-ups
     context_terms: list[str] = field(default_factory=list)  # words of the earlier question, for follow-ups
     focus: list[str] = field(default_factory=list)  # stems a quantity must stand next to ("how many X")
+    wh: str = ""  # "who", "which", "how many", ... ("" for yes/no questions and requests)
+    focus_noun: str = ""  # "company" in "which company ..."
+    types: frozenset[str] = frozenset()  # OntoNotes labels the short answer may carry; empty = untyped
+    plural: bool = False  # "which forces ...": several answers
+    role: str = (
+        ""  # "minister" in "who is the power minister", "capacity" in "what capacity": the answer stands next to it
+    )
+    parts: list[Query] = field(default_factory=list)  # one Query per part of a multi-part question
 
 
 def analyse(question: str, history: list[Turn] | None = None) -> Query:
@@ -52,54 +134,141 @@ def analyse(question: str, history: list[Turn] | None = None) -> Query:
         kept.append(sentence)
     text = " ".join(kept).strip()
     context = _follow_up_context(text, history or [])
-    return Query(
-        original=question,
+    query = _analyse_text(text, context)
+    query.original, query.injected = question, injected
+    return query
+
+
+def _analyse_text(text: str, context: str = "") -> Query:
+    doc = nlp.parse(text) if text else None
+    terms = content_terms(text)
+    query = Query(
+        original=text,
         text=text,
-        wants=wants_of(text),
-        terms=content_terms(text),
-        context_terms=[t for t in content_terms(context) if t not in content_terms(text)],
-        focus=quantity_focus(text),
-        injected=injected,
+        wants=Wants.any,
+        terms=terms,
         context=context,
+        context_terms=[t for t in content_terms(context) if t not in terms],
     )
+    if doc is None:
+        return query
+    _type_query(query, doc)
+    pieces = _parts(doc)
+    if len(pieces) > 1:
+        query.parts = [_analyse_text(piece, f"{context} {text}".strip()) for piece in pieces]
+    return query
 
 
-def wants_of(text: str) -> Wants:
-    lowered = text.lower()
-    if re.search(
-        r"\bhow (many|much|long|far|big|large|old)\b|\bwhat (number|percentage|amount|share|size|figure)\b"
-        r"|\bhow heavy\b|\bworth\b|\bcost\b|\bcapacity\b",
-        lowered,
-    ):
+def _type_query(query: Query, doc: Any) -> None:
+    wh_token = next((t for t in doc if t.tag_ in WH_TAGS), None)
+    if wh_token is None:
+        return
+    wh, focus = _wh_and_focus(wh_token)
+    query.wh = wh
+    query.focus_noun = focus.lower_ if focus is not None else ""
+    query.plural = wh in ("which", "what", "name of") and focus is not None and focus.tag_ in ("NNS", "NNPS")
+    query.types = _types(wh, query.focus_noun)
+    if query.types == {"PERSON"} and query.focus_noun not in GENERIC_PERSON:
+        query.role = query.focus_noun
+    if query.types <= NUMERIC and query.types and not wh.startswith("how") and query.focus_noun:
+        query.role = query.focus_noun  # "what capacity": the figure stands next to what it measures
+    query.wants = _wants(wh, query.types)
+    if wh == "how many" and focus is not None:
+        query.focus = content_terms(focus.text)
+
+
+def _wh_and_focus(token: Any) -> tuple[str, Any]:
+    """("how many", engineers) for "how many engineers died", ("which", company) for "which company"."""
+    word = token.lower_
+    if word == "how":
+        nxt = token.nbor(1) if token.i + 1 < len(token.doc) else None
+        if nxt is not None and nxt.tag_ in ("JJ", "RB", "JJR"):
+            phrase = f"how {nxt.lower_}"
+            focus = nxt.head if nxt.dep_ == "amod" and nxt.head.pos_ in ("NOUN", "PROPN") else None
+            if phrase not in WH_TYPES and nxt.lower_ in MEASURE_ADJECTIVES:
+                return "how big", focus
+            return phrase, focus
+        return "how", None
+    if token.dep_ == "det" and token.head.pos_ == "NOUN":  # "which company", "what year"
+        return word, token.head
+    if word in ("which", "what") and token.i + 1 < len(token.doc) and token.nbor(1).pos_ == "NOUN":
+        j = token.i + 1  # a misparse of "in which city is ...": the noun run right after the wh-word
+        while j + 1 < len(token.doc) and token.doc[j + 1].pos_ == "NOUN":
+            j += 1
+        return word, token.doc[j]
+    if word in ("who", "what") and token.dep_ in ("attr", "nsubj") and token.head.lower_ in COPULAS:
+        # "Who is the power minister?", "What is the name of the group?": the noun the copula links
+        head = token.head
+        for child in head.children:
+            if child.dep_ in ("nsubj", "attr") and child.i != token.i and child.pos_ == "NOUN":
+                if child.lower_ in ("name", "names"):  # "the name of the driver": the driver is asked for
+                    inner = [c for p in child.children if p.dep_ == "prep" for c in p.children if c.dep_ == "pobj"]
+                    return "name of", inner[0] if inner else child
+                return word, child
+    return word, None
+
+
+def _types(wh: str, focus: str) -> frozenset[str]:
+    kind = _focus_types(focus)
+    if wh == "name of":  # the name of a known kind ("of the group"), or of a person by role ("of the driver")
+        return kind or (frozenset({"PERSON"}) if focus.rstrip("s").endswith(AGENT_SUFFIXES) else frozenset())
+    if wh in ("how many", "how much"):  # the count is asked for; only a span of time changes its type
+        return kind if kind and kind <= TEMPORAL else WH_TYPES[wh]
+    if kind:
+        return kind
+    if wh == "how big":  # a measurement carries its unit: "100 kg", "$65 billion", not a bare count
+        return frozenset({"QUANTITY", "MONEY"})
+    return WH_TYPES.get(wh, frozenset())  # "which"/"what" + an unknown noun: untyped, the noun still guides
+
+
+def _focus_types(focus: str) -> frozenset[str]:
+    for form in (focus, focus[:-1] if focus.endswith("s") else "", focus[:-3] + "y" if focus.endswith("ies") else ""):
+        if form in FOCUS_TYPES:
+            return FOCUS_TYPES[form]
+    return frozenset()
+
+
+def _wants(wh: str, types: frozenset[str]) -> Wants:
+    if wh == "name of" and types:
+        wh = "which"
+    if wh.startswith("how ") and types & NUMERIC:
         return Wants.number
-    if re.search(r"\bwhen\b|\bwhat (date|day|year|month|time)\b|\bwhich (date|day|year|month)\b|\bhow soon\b", lowered):
+    if types and types <= NUMERIC:
+        return Wants.number
+    if types and types <= TEMPORAL | {"QUANTITY"}:
         return Wants.date
-    if re.search(
-        r"\bwhere\b|\bwhich (cit(y|ies)|countr(y|ies)|provinces?|towns?|regions?|places?|ports?|airports?)\b|\bin what (city|country)\b",
-        lowered,
-    ):
+    if types and types <= PLACES | {"ORG"} and types & PLACES:
         return Wants.place
-    if re.search(
-        r"\bwho\b|\bwhose\b|\bwhich (group|organi[sz]ation|company|agency|ministry|militant|person|official"
-        r"|country|firm|unit|force|body|department)\b|\bwhat (group|organi[sz]ation|company|agency|ministry"
-        r"|is the name|was the name|unit|force)\b|\bname of\b",
-        lowered,
-    ):
+    if types and types <= AGENTS | PLACES | {"ORG"}:
         return Wants.entity
     return Wants.any
 
 
-def quantity_focus(text: str) -> list[str]:
-    """The counted thing of "how many X ...": the content words after "how many", up to the next stopword."""
-    match = re.search(r"\bhow many\s+(.*)", text, re.I)
-    if not match:
+def _parts(doc: Any) -> list[str]:
+    """The clauses of a multi-part question: split before a later wh-word joined by "and" or a comma."""
+    cuts = []
+    first_wh = next((t.i for t in doc if t.tag_ in WH_TAGS), len(doc))
+    for token in doc:
+        if token.i < 2 or token.i <= first_wh or token.tag_ not in WH_TAGS:
+            continue
+        prev = doc[token.i - 1]
+        if prev.lower_ in ("and", "also", ",", ";", "but") or prev.tag_ == "CC":
+            j = token.i - 1
+            while j > 0 and (doc[j].is_punct or doc[j].tag_ == "CC" or doc[j].lower_ == "also"):
+                j -= 1
+            cuts.append((doc[j].idx + len(doc[j].text), token.idx))
+    if not cuts:
         return []
-    phrase = []
-    for word in words(match.group(1)):
-        if word in STOPWORDS:
-            break
-        phrase.append(word)
-    return content_terms(" ".join(phrase[:2]))
+    pieces, start = [], 0
+    for end, nxt in cuts:
+        pieces.append(doc.text[start:end])
+        start = nxt
+    pieces.append(doc.text[start:])
+    return [p.strip(" ,;") for p in pieces if content_terms(p)]
+
+
+def wants_of(text: str) -> Wants:
+    return _analyse_text(text).wants
 
 
 def _follow_up_context(text: str, history: list[Turn]) -> str:

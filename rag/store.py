@@ -35,6 +35,9 @@ class StoredChunk:
     score: float = 0.0
 
 
+SENTENCE_KEYS = ("chunk_id", "doc_id", "index")  # the store's own sentence metadata; the rest is `meta`
+
+
 @dataclass
 class StoredSentence:
     chunk_id: str

@@ -176,13 +176,15 @@ STOPWORDS = frozenset(
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences in text (paragraph breaks always end a sentence)."""
+    """Character spans of the sentences in text (line breaks end one unless a wrapped line continues it)."""
     spans: list[tuple[int, int]] = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
         end = match.start() + len(match.group(0).rstrip())
         candidate = text[start:end].strip()
         if match.group(0)[0] == "." and _ends_with_abbreviation(candidate):
+            continue
+        if _wrapped_line(candidate, match.group(0), text[match.end() : match.end() + 1]):
             continue
         if candidate:
             lead = len(text[start:end]) - len(text[start:end].lstrip())
@@ -193,6 +195,12 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         lead = len(text[start:]) - len(text[start:].lstrip())
         spans.append((start + lead, start + lead + len(tail)))
     return spans
+
+
+def _wrapped_line(sentence: str, boundary: str, following: str) -> bool:
+    """A line break inside a sentence (HTML text wrapped in the source): no end punctuation before it
+    and a lower-case word after it, as in "by passing frozen=True to the\n\nemulate immutability"."""
+    return boundary[0] == "\n" and bool(sentence) and sentence[-1] not in ".!?:;" and following.islower()
 
 
 def _ends_with_abbreviation(sentence: str) -> bool:

@@ -180,6 +180,9 @@ def wait_final_update(fake: FakeSlack, channel: str, ts: str, timeout: float = 6
 
 def assert_blocks_match(update_blocks: list[dict], answer) -> None:
     texts = block_texts(update_blocks)
+    if answer.short_answer:  # the reader's short answer leads, in bold, above the cited answer
+        assert texts[0] == f"*{blocks.escape(answer.short_answer)}*"
+        texts = texts[1:]
     assert texts[0] == blocks.escape(answer.answer)
     groups: dict[int, list] = {}
     for cite in answer.citations:

@@ -61,6 +61,19 @@ def test_answer_keeps_markers_and_lists_each_cited_source_with_quote():
     assert "rid123" in _all_text(bl)
 
 
+def test_short_answer_leads_the_message():
+    answer = _answer("Two were killed [1].").model_copy(update={"short_answer": "two <engineers>"})
+    text, bl = blocks.answer_blocks(answer, "aid1")
+    assert text == "Two were killed [1]."  # the notification text stays the cited answer
+    assert bl[0]["text"]["text"] == "*two &lt;engineers&gt;*"
+    assert bl[1]["text"]["text"] == "Two were killed [1]."
+
+
+def test_no_short_answer_no_extra_block():
+    _, bl = blocks.answer_blocks(_answer("Two were killed [1]."), "aid1")
+    assert bl[0]["text"]["text"] == "Two were killed [1]."
+
+
 def test_share_button_only_when_asked():
     _, bl = blocks.answer_blocks(_answer("A [1]."), "aid", share=True)
     assert bl[-1]["elements"][0]["action_id"] == blocks.ACTION_SHARE
