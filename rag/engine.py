@@ -319,7 +319,7 @@ class Engine:
                 text += f"\n\n{UNVERIFIED_HEADING} " + " ".join(f"“{claim}”" for claim in checked.removed)
         return Answer(
             answer=text,
-            short_answer=None if abstained else draft.short_answer,
+            short_answer=None if abstained else outcome.draft.short_answer,
             citations=citations,
             sources=[
                 Source(
