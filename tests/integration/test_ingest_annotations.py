@@ -52,7 +52,7 @@ def test_no_annotator_means_empty_meta_and_bad_annotations_are_refused(tmp_path:
     store = ChromaStore(settings)
     embedder = MiniLMEmbedder()
     corpus = _corpus(tmp_path / "c")
-    Ingester(settings, embedder=embedder, store=store).run([corpus], progress=False)
+    Ingester(settings, embedder=embedder, store=store, sentence_annotator=None).run([corpus], progress=False)
     sentences = store.sentences_for([c.chunk_id for c in store.all_chunks(include_text=False)])
     assert sentences and all(s.meta == {} for s in sentences)
 
