@@ -222,7 +222,7 @@ class CitebotSlack:
     async def ack_ask(self, ack: Callable, command: dict) -> None:
         if not (command.get("text") or "").strip():
             await ack(
-                response_type="ephemeral", text="Usage: `/ask <question>`, e.g. `/ask Who claimed the Karachi attack?`"
+                response_type="ephemeral", text="Usage: `/ask <question>`, e.g. `/ask Who wrote the report?`"
             )
             return
         await ack(response_type="ephemeral", text=f":mag: {blocks.PLACEHOLDER_TEXT}")
@@ -332,7 +332,7 @@ class CitebotSlack:
             message = (
                 str(exc)
                 if question_text
-                else "Ask me a question about the articles, e.g. “Who claimed the Karachi attack?”"
+                else "Ask me a question about the articles, e.g. “Who wrote the report?”"
             )
             await self._post_line(client, channel, reply_thread_ts, blocks.error_text(message, request_id))
             return
