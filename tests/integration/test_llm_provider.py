@@ -652,8 +652,9 @@ def test_a_connection_reset_mid_answer_keeps_the_verified_part(srv, llm_engine):
             "The moon is made of green cheese [1]. " + "More text follows here " * 100
         )
 
-    # the connection drops about 2,000 characters in: after the verified sentences, inside the tail
-    srv.script(Reply(long_answer, chunk_chars=5, break_after_chunks=400), Reply("never asked for"))
+    # the connection drops about 2,000 characters in: after the verified sentences, inside the tail. A reset
+    # discards what the client has not read yet, so the chunks are paced for a client on a loaded machine to keep up
+    srv.script(Reply(long_answer, chunk_chars=5, break_after_chunks=400, chunk_delay_s=0.005), Reply("never asked for"))
     deltas, result = _stream_answer(llm_engine)
     assert len(srv.chat_requests) == 1
     assert result.mode == "openai" and result.degraded and "broke off" in result.provenance.degraded_reason
