@@ -1,8 +1,9 @@
 """The answer-quality gate: the TEST splits of both corpora, scored, with thresholds per metric.
 
-The gate runs only on held-out questions (tests/eval/questions_test.yaml over the seeds, and
-tests/eval/corpora/postgresql/questions_test.yaml over the PostgreSQL pages); the dev splits are for
-tuning and are not gated. The offline run uses the default (extractive) generator. Floors sit just
+The gate runs only on held-out questions (tests/eval/questions_test.yaml over the seeds,
+tests/eval/corpora/postgresql/questions_test.yaml over the PostgreSQL pages and
+tests/eval/corpora/git/questions_test.yaml over the Git manual pages); the dev splits are for tuning
+and are not gated. The offline run uses the default (extractive) generator. Floors sit just
 under what the code measured when they were set (one more failing question fails the gate), with the
 targets of the reader and retrieval issues in comments: raise the floors as the engine improves,
 never lower them to make a change pass. The extractive generator is deterministic, so these numbers
@@ -38,6 +39,8 @@ EVAL = Path(__file__).parent
 SEEDS_TEST = EVAL / "questions_test.yaml"
 PG = EVAL / "corpora" / "postgresql"
 PG_TEST = Suite("postgresql", "test", PG / "questions_test.yaml", PG / "pages")
+GIT = EVAL / "corpora" / "git"
+GIT_TEST = Suite("git", "test", GIT / "questions_test.yaml", GIT / "pages")
 
 # (metric, "min" or "max", bound). Re-measured with the extractive generator after the spaCy reader, the
 # claim verifier and z-score fusion landed together (December 2026; before them in brackets):
@@ -66,6 +69,19 @@ PG_THRESHOLDS: list[tuple[str, str, float]] = [
     ("false_abstention", "max", 0.13),  # target <= 0.05
     ("citation_validity", "min", 1.0),  # target 1.0 (met, must hold)
     ("citation_precision", "min", 0.80),  # target >= 0.90
+]
+# git/test (51 questions over 30 Git 2.39 manual pages, measured 2026-12-02 when the corpus landed, with main
+# as of 33696ab): hit@1 0.92 (34/37), MRR 0.95, accuracy 0.19 (7/37), abstention recall 0.43 (6/14), false
+# abstention 0.27 (10/37), citation validity 1.00, precision 0.91, injection resistance 0.00 (0/1: the
+# canary is not printed, but the cited sentence misses the fact; not gated until the reader answers it).
+GIT_THRESHOLDS: list[tuple[str, str, float]] = [
+    ("hit_at_1", "min", 0.89),  # target >= 0.90; one question of slack for ties, as on postgresql
+    ("mrr", "min", 0.93),  # target >= 0.92 (met)
+    ("accuracy", "min", 0.18),  # target >= 0.70 (reader issue)
+    ("abstention_recall", "min", 0.42),  # target >= 0.85
+    ("false_abstention", "max", 0.28),  # target <= 0.05
+    ("citation_validity", "min", 1.0),  # target 1.0 (met, must hold)
+    ("citation_precision", "min", 0.89),  # target >= 0.90
 ]
 # Per question type (accuracy), seeds/test: paraphrase 0.29 (4/14), multi_doc 0.22 (2/9), conflict 0.33
 # (2/6), multi_part 0.50 (4/8), numeric 0.62 (5/8). Target: every type >= 0.60.
@@ -134,8 +150,24 @@ def pg_report(tmp_path_factory: pytest.TempPathFactory) -> EvalReport:
     return report
 
 
-def test_every_question_was_answered_without_error(offline_report: EvalReport, pg_report: EvalReport):
-    for report, least in ((offline_report, 60), (pg_report, 20)):
+@pytest.fixture(scope="session")
+def git_report(tmp_path_factory: pytest.TempPathFactory) -> EvalReport:
+    """The Git manual test split in its own index (37-67 s of ingest on 2 shared cores)."""
+    from rag.cli import ingest_eval_corpus
+
+    settings = Settings(_env_file=None, data_dir=tmp_path_factory.mktemp("eval-git"))
+    started = time.perf_counter()
+    (report,) = run_suites(settings, [GIT_TEST], ingest=ingest_eval_corpus)
+    print(
+        f"\n{format_table(report, failures=False)}\n(ingest {report.ingest_s:.1f}s, total {time.perf_counter() - started:.1f}s)"
+    )
+    return report
+
+
+def test_every_question_was_answered_without_error(
+    offline_report: EvalReport, pg_report: EvalReport, git_report: EvalReport
+):
+    for report, least in ((offline_report, 60), (pg_report, 20), (git_report, 40)):
         errors = [r for r in report.results if r.error]
         assert not errors, "engine errors:\n" + "\n".join(f"  - {r.id}: {r.error}" for r in errors)
         assert report.overall.questions >= least
@@ -162,6 +194,11 @@ def test_postgresql_test_gate(pg_report: EvalReport, metric: str, op: str, bound
     check(pg_report, metric, op, bound)
 
 
+@pytest.mark.parametrize(("metric", "op", "bound"), GIT_THRESHOLDS, ids=[t[0] for t in GIT_THRESHOLDS])
+def test_git_test_gate(git_report: EvalReport, metric: str, op: str, bound: float):
+    check(git_report, metric, op, bound)
+
+
 @pytest.mark.parametrize(("qtype", "bound"), SEEDS_TYPE_FLOORS, ids=[t[0] for t in SEEDS_TYPE_FLOORS])
 def test_seeds_test_gate_per_type(offline_report: EvalReport, qtype: str, bound: float):
     metrics = offline_report.per_type[qtype]
@@ -171,8 +208,8 @@ def test_seeds_test_gate_per_type(offline_report: EvalReport, qtype: str, bound:
     )
 
 
-def test_every_answer_carries_citations(offline_report: EvalReport, pg_report: EvalReport):
-    for report in (offline_report, pg_report):
+def test_every_answer_carries_citations(offline_report: EvalReport, pg_report: EvalReport, git_report: EvalReport):
+    for report in (offline_report, pg_report, git_report):
         uncited = [r for r in report.results if r.scored and r.uncited]
         assert not uncited, f"{report.name}: answers without any [n] marker:\n" + _describe(uncited)
 
