@@ -237,6 +237,7 @@ class OpenAIGenerator:
     """
 
     name = "openai"
+    streams = True
 
     def __init__(self, settings: Settings, prompt: Prompt | None = None) -> None:
         if not settings.openai_api_key and not settings.openai_base_url:
@@ -329,6 +330,9 @@ class OpenAIGenerator:
         question: str,
         passages: list[Passage],
         history: list[Turn] | None = None,
+        *,
+        query: Any = None,
+        query_vector: Any = None,
         deadline: float | None = None,
     ) -> Draft:
         """One answer; `deadline` (time.monotonic()) bounds every attempt and retry."""
@@ -346,6 +350,9 @@ class OpenAIGenerator:
         question: str,
         passages: list[Passage],
         history: list[Turn] | None = None,
+        *,
+        query: Any = None,
+        query_vector: Any = None,
         deadline: float | None = None,
     ) -> Iterator[str]:
         """Raw model output as it arrives. Closing the iterator (or passing the deadline) ends the request."""
@@ -379,6 +386,9 @@ class OpenAIGenerator:
 
     def parse(self, text: str) -> Draft:
         return parse_llm_output(text, model=self.model)
+
+    def answer_part(self, raw: str) -> str:
+        return answer_part(raw)
 
     # -- attempts, retries, the time budget ------------------------------------------------------
     def _call(self, body: dict[str, Any], deadline: float | None) -> Any:

@@ -31,15 +31,39 @@ def build_generator(settings: Settings) -> Generator | None:
 
 
 def build_engine(settings: Settings | None = None) -> Engine:
+    """Settings -> embedder, store, retriever, generators -> the Engine."""
     from rag.embedding import build_embedder
     from rag.engine import Engine
+    from rag.extractive import ExtractiveGenerator
+    from rag.fusion import DocAggregation, FusionConfig, FusionMethod
+    from rag.generation import ExtractiveAnswerer
+    from rag.rerank import build_reranker
+    from rag.retrieval import HybridRetriever
     from rag.store import ChromaStore
 
     settings = settings or Settings()
     embedder = build_embedder(settings)
     store = ChromaStore(settings)
     store.check_model(embedder.name, embedder.dim)  # an index built with another model is refused up front
-    return Engine(settings, embedder, store, generator=build_generator(settings))
+    fusion = FusionConfig(
+        method=FusionMethod(settings.retrieval_fusion),
+        aggregation=DocAggregation(settings.retrieval_doc_aggregation),
+    )
+    retriever = HybridRetriever(
+        store,
+        embedder,
+        settings.data_dir,
+        refresh_s=settings.index_refresh_s,
+        fusion=fusion,
+        reranker=build_reranker(settings),
+        rerank_candidates=settings.rerank_candidates,
+    )
+    reader = ExtractiveGenerator(embedder, store.sentences_for, idf=lambda term: retriever.snapshot().idf(term))
+    extractive = ExtractiveAnswerer(reader)
+    llm = build_generator(settings)
+    if llm is None:
+        return Engine(settings, embedder, store, retriever, extractive)
+    return Engine(settings, embedder, store, retriever, llm, fallback=extractive)
 
 
 def build_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
