@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+from typing import Any
 
 from fastapi import Request
 
@@ -89,3 +90,14 @@ async def require_key_and_quota(request: Request) -> str:
 
 
 GUARDS = (require_key, require_key_and_quota)  # the dependencies that make a route need the key
+
+
+def needs_key(route: Any) -> bool:
+    """Whether a route's dependencies (at any depth) include a key check."""
+    pending = list(getattr(getattr(route, "dependant", None), "dependencies", ()))
+    while pending:
+        dependant = pending.pop()
+        if dependant.call in GUARDS:
+            return True
+        pending.extend(dependant.dependencies)
+    return False

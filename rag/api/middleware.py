@@ -15,7 +15,7 @@ from typing import Any
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rag.api.access import GUARDS, Access
+from rag.api.access import Access, needs_key
 from rag.api.errors import APIError, error_body
 from rag.metrics import ServiceMetrics
 from rag.schemas import Answer
@@ -24,17 +24,6 @@ log = logging.getLogger("citebot.api")
 access_log = logging.getLogger("citebot.access")
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
-
-
-def _depends_on(route: Any, calls: tuple[Any, ...]) -> bool:
-    """Whether a route's dependencies (at any depth) include one of `calls`."""
-    pending = list(getattr(getattr(route, "dependant", None), "dependencies", ()))
-    while pending:
-        dependant = pending.pop()
-        if dependant.call in calls:
-            return True
-        pending.extend(dependant.dependencies)
-    return False
 
 
 def _read_headers(scope: Scope) -> tuple[str | None, bytes | None, str]:
@@ -124,7 +113,7 @@ class ServiceMiddleware:
             if match == Match.FULL:
                 key = id(route)
                 if key not in self._route_needs_key:
-                    self._route_needs_key[key] = _depends_on(route, GUARDS)
+                    self._route_needs_key[key] = needs_key(route)
                 return route if self._route_needs_key[key] else None
         return None
 

@@ -26,7 +26,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from rag.api.access import require_key, require_key_and_quota
+from rag.api.access import needs_key, require_key, require_key_and_quota
 from rag.api.errors import APIError, ErrorBody
 from rag.api.openapi import EXAMPLES
 from rag.api.running import in_thread
@@ -134,17 +134,6 @@ def _install_redoc_script(app: FastAPI) -> None:
 # -- the OpenAPI document ----------------------------------------------------------------------------
 
 
-def _needs_key(route: APIRoute) -> bool:
-    guards = {require_key, require_key_and_quota}
-    stack = list(route.dependant.dependencies)
-    while stack:
-        dep = stack.pop()
-        if dep.call in guards:
-            return True
-        stack.extend(dep.dependencies)
-    return False
-
-
 def _openapi_document(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
@@ -166,7 +155,7 @@ def _openapi_document(app: FastAPI) -> dict[str, Any]:
     guarded = {
         (route.path, method.lower())
         for route in app.routes
-        if isinstance(route, APIRoute) and _needs_key(route)
+        if isinstance(route, APIRoute) and needs_key(route)
         for method in route.methods
     }
     for path, operations in schema.get("paths", {}).items():
