@@ -9,11 +9,10 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from rag.api.access import Access
 from rag.api.errors import install_error_handlers
-from rag.api.middleware import ServiceMiddleware
+from rag.api.middleware import install_middleware
 from rag.api.openapi import APP_INFO
 from rag.api.routes import install_routes
 from rag.engine_handle import EngineHandle
@@ -39,22 +38,7 @@ def create_app(settings: Settings | None = None, engine: object = None) -> FastA
     app.state.access = Access(settings, metrics)
     install_error_handlers(app)
     install_routes(app)
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "Accept"],
-            expose_headers=["X-Request-ID", "Retry-After"],
-        )
-    app.add_middleware(
-        ServiceMiddleware,
-        metrics=metrics,
-        max_body_bytes=settings.max_body_bytes,
-        log_questions=settings.log_questions,
-        access=app.state.access,
-        router=app.router,
-    )
+    install_middleware(app, settings, metrics, app.state.access)
     from rag.web.routes import install_web  # the page, its assets, the offline docs, /passages and /feedback
 
     install_web(app)

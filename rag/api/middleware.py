@@ -12,6 +12,8 @@ import time
 import uuid
 from typing import Any
 
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,6 +21,7 @@ from rag.api.access import Access, needs_key
 from rag.api.errors import APIError, error_body
 from rag.metrics import ServiceMetrics
 from rag.schemas import Answer
+from rag.settings import Settings
 
 log = logging.getLogger("citebot.api")
 access_log = logging.getLogger("citebot.access")
@@ -215,3 +218,23 @@ class ServiceMiddleware:
         if "error" in state:
             line["error"] = state["error"]
         access_log.log(level, json.dumps(line, ensure_ascii=False))
+
+
+def install_middleware(app: FastAPI, settings: Settings, metrics: ServiceMetrics, access: Access) -> None:
+    """CORS when origins are configured, then ServiceMiddleware around everything."""
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "Accept"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(
+        ServiceMiddleware,
+        metrics=metrics,
+        max_body_bytes=settings.max_body_bytes,
+        log_questions=settings.log_questions,
+        access=access,
+        router=app.router,
+    )
