@@ -56,7 +56,7 @@ def _answerer(settings: Settings):
         from rag.client import ServiceClient
 
         return ServiceClient(settings)
-    from rag.engine import build_engine
+    from rag.service import build_engine
 
     return build_engine(settings)
 

@@ -169,9 +169,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
             return serve(settings, host=args.host, port=args.port, workers=args.workers)
         case "slack":
-            from bot.slack import run_socket_mode
+            from rag.service import run_slack_socket_mode
 
-            return run_socket_mode(settings)
+            return run_slack_socket_mode(settings)
         case "eval":
             from rag.evaluation import run_eval_cli
 

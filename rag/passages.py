@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from rag.schemas import Turn
 
@@ -35,14 +35,49 @@ class Draft:
 
 
 class Generator(Protocol):
+    """An answer generator: the extractive reader (rag.generation.ExtractiveAnswerer) or an LLM (rag.llm).
+
+    Every generator receives the same inputs: the question, the passages it may cite ([n] = passage
+    n), the earlier turns, and as keywords the analysed question (`query`, a rag.question.Query),
+    its embedding (`query_vector`, when the engine has one) and the `deadline` (time.monotonic())
+    that bounds all its work. Each uses what it needs.
+    """
+
     name: str  # "extractive" | "openai"
     model: str | None
     prompt_version: str | None
+    streams: bool  # True: stream() yields the model's raw output as it arrives, verified sentence by sentence
 
-    def generate(self, question: str, passages: list[Passage], history: list[Turn], **options) -> Draft:
-        """The draft answer. LLM generators take `deadline=` (time.monotonic()) bounding all their work."""
+    def generate(
+        self,
+        question: str,
+        passages: list[Passage],
+        history: list[Turn],
+        *,
+        query: Any = None,
+        query_vector: Any = None,
+        deadline: float | None = None,
+    ) -> Draft:
+        """The draft answer, with [n] citations."""
         ...
 
-    def stream(self, question: str, passages: list[Passage], history: list[Turn], **options) -> Iterator[str]:
-        """Yield text deltas of the raw model output (which `parse` turns into a Draft)."""
+    def stream(
+        self,
+        question: str,
+        passages: list[Passage],
+        history: list[Turn],
+        *,
+        query: Any = None,
+        query_vector: Any = None,
+        deadline: float | None = None,
+    ) -> Iterator[str]:
+        """Text deltas of the raw output, which `parse` turns into a Draft."""
+        ...
+
+    def answer_part(self, raw: str) -> str:
+        """Of a still-arriving raw output, the part that can hold claims."""
+        ...
+
+    def parse(self, raw: str) -> Draft:
+        """The whole raw output as a Draft."""
         ...

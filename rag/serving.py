@@ -179,11 +179,11 @@ def prepare_multiprocess_metrics(settings: Settings) -> None:
 
 def worker_app() -> Any:
     """The app of one worker of `citebot serve --workers N` (uvicorn calls it in each process)."""
-    from rag.api import create_app
+    from rag.service import build_app
 
     settings = Settings()
     configure_logging(settings)
-    return create_app(settings)
+    return build_app(settings)
 
 
 def serve(settings: Settings, host: str | None = None, port: int | None = None, workers: int = 1) -> int:
@@ -199,9 +199,9 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
         config = ServiceConfig("rag.serving:worker_app", settings, factory=True, host=host, port=port, workers=workers)
         Multiprocess(config, sockets=[config.bind_socket()]).run()
         return 0
-    from rag.api import create_app
+    from rag.service import build_app
 
-    config = ServiceConfig(create_app(settings), settings, host=host, port=port)
+    config = ServiceConfig(build_app(settings), settings, host=host, port=port)
     server = uvicorn.Server(config)
     server.run()
     return 0 if server.started else 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -226,8 +225,3 @@ def settings_env(settings: Settings) -> dict[str, str]:
             value = value.value
         env[f"CITEBOT_{name.upper()}"] = str(value)
     return env
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings()

@@ -34,7 +34,7 @@ def _progress(label: str, quiet: bool) -> Progress:
 
 
 def _run_files(settings: Any, args: Any, as_json: bool) -> list[EvalReport]:
-    from rag.engine import build_engine
+    from rag.service import build_engine
 
     paths = list(args.questions)
     questions = load_questions(paths)

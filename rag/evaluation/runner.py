@@ -91,7 +91,7 @@ def run_suites(
 ) -> list[EvalReport]:
     """Evaluate every suite; each corpus is ingested (when `ingest` is given) and gets one engine."""
     if engine_for is None:
-        from rag.engine import build_engine as engine_for
+        from rag.service import build_engine as engine_for
     reports: list[EvalReport] = []
     for corpus in dict.fromkeys(s.corpus for s in suites):
         own = [s for s in suites if s.corpus == corpus]

@@ -26,14 +26,10 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from rag.api import (
-    EXAMPLES,
-    APIError,
-    ErrorBody,
-    _in_thread,
-    require_key,
-    require_key_and_quota,
-)
+from rag.api.access import needs_key, require_key, require_key_and_quota
+from rag.api.errors import APIError, ErrorBody
+from rag.api.openapi import EXAMPLES
+from rag.api.running import in_thread
 from rag.feedback import FeedbackStore
 from rag.schemas import Answer, ChunkText
 
@@ -138,17 +134,6 @@ def _install_redoc_script(app: FastAPI) -> None:
 # -- the OpenAPI document ----------------------------------------------------------------------------
 
 
-def _needs_key(route: APIRoute) -> bool:
-    guards = {require_key, require_key_and_quota}
-    stack = list(route.dependant.dependencies)
-    while stack:
-        dep = stack.pop()
-        if dep.call in guards:
-            return True
-        stack.extend(dep.dependencies)
-    return False
-
-
 def _openapi_document(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
@@ -170,7 +155,7 @@ def _openapi_document(app: FastAPI) -> dict[str, Any]:
     guarded = {
         (route.path, method.lower())
         for route in app.routes
-        if isinstance(route, APIRoute) and _needs_key(route)
+        if isinstance(route, APIRoute) and needs_key(route)
         for method in route.methods
     }
     for path, operations in schema.get("paths", {}).items():
@@ -260,7 +245,7 @@ def _install_feedback(app: FastAPI) -> None:
         if store is None:
             store = FeedbackStore.for_settings(request.app.state.settings)
         user = f"web:{principal}" + (f":{body.client_id}" if body.client_id else "")
-        record = await _in_thread(
+        record = await in_thread(
             _deadline(request),
             request.app.state.settings,
             lambda: store.record_web_vote(body.question, body.answer, user=user, vote=body.vote),
@@ -295,5 +280,5 @@ async def _engine_call(request: Request, name: str, *args: Any) -> Any:
     settings = request.app.state.settings
     handle = request.app.state.engine
     deadline = _deadline(request)
-    engine = await _in_thread(deadline, settings, handle.get)
-    return await _in_thread(deadline, settings, getattr(engine, name), *args)
+    engine = await in_thread(deadline, settings, handle.get)
+    return await in_thread(deadline, settings, getattr(engine, name), *args)

@@ -15,6 +15,7 @@ import pytest
 
 from rag.api import create_app
 from rag.schemas import Answer, DocumentInfo
+from rag.service import build_app
 from tests.support.http import UvicornThread, derive
 
 QUESTION = "How many Chinese were killed in the Karachi airport bombing?"
@@ -378,7 +379,7 @@ def test_no_question_text_or_keys_in_logs_when_disabled(seeded_settings, engine,
 
 def test_empty_index_is_not_ready_and_ask_says_what_to_do(settings_factory):
     settings = settings_factory(rate_limit_per_minute=0)  # nothing ingested into this data dir
-    with UvicornThread(create_app(settings)) as server, httpx.Client(base_url=server.base_url, timeout=30) as client:
+    with UvicornThread(build_app(settings)) as server, httpx.Client(base_url=server.base_url, timeout=30) as client:
         assert client.get("/healthz").status_code == 200
         ready = client.get("/readyz")
         assert ready.status_code == 503

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rag.api import create_app
 from rag.schemas import Answer
+from rag.service import build_app
 from tests.support.http import ServeProcess, UvicornThread, derive
 from tests.support.openai_server import Error, Hang, OpenAIServer, Reply
 from tests.support.servers import ChromaServer, free_port
@@ -97,7 +97,7 @@ def llm_api(seeded_settings, provider) -> Iterator[httpx.Client]:
         openai_max_retries=2,
         rate_limit_per_minute=0,
     )
-    with UvicornThread(create_app(settings)) as server, httpx.Client(base_url=server.base_url, timeout=60) as client:
+    with UvicornThread(build_app(settings)) as server, httpx.Client(base_url=server.base_url, timeout=60) as client:
         yield client
 
 
@@ -185,7 +185,7 @@ def test_per_request_timeout_bounds_every_call(seeded_settings, provider):
         request_timeout_s=2.0,
         rate_limit_per_minute=0,
     )
-    with UvicornThread(create_app(settings)) as server, httpx.Client(base_url=server.base_url, timeout=30) as client:
+    with UvicornThread(build_app(settings)) as server, httpx.Client(base_url=server.base_url, timeout=30) as client:
         provider.script(Hang(6))
         started = time.monotonic()
         resp = _ask(client, **{"X-Request-ID": "slow-1"})

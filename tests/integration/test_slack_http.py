@@ -1,5 +1,5 @@
 """The Slack bot in HTTP mode, end to end: the real Bolt app mounted on the real FastAPI app
-(rag.api.create_app) served by uvicorn on a free 127.0.0.1 port, the real engine over the seeds,
+(rag.service.build_app) served by uvicorn on a free 127.0.0.1 port, the real engine over the seeds,
 requests signed exactly as Slack signs them, and Slack's Web API played by tests/support/slack_api.py.
 
 Ack and placeholder latencies are recorded and printed by the last test (not asserted).
@@ -83,10 +83,10 @@ class UvicornThread:
 @pytest.fixture(scope="module")
 def base_url(slack_settings, engine):
     settings = slack_settings
-    from rag.api import create_app
+    from rag.service import build_app
 
-    app = create_app(settings=settings, engine=engine)
-    assert any(getattr(r, "path", None) == "/slack/events" for r in app.routes), "create_app did not mount Slack"
+    app = build_app(settings=settings, engine=engine)
+    assert any(getattr(r, "path", None) == "/slack/events" for r in app.routes), "build_app did not mount Slack"
     port = free_port()
     server = UvicornThread(app, port)
     server.start()

@@ -115,8 +115,8 @@ def llm():
 
 @pytest.fixture
 def streaming_app(seeded_settings, fake_slack, llm, tmp_path):
-    from rag.api import create_app
     from rag.engine import build_engine
+    from rag.service import build_app
 
     engine_settings = seeded_settings.model_copy(
         update={
@@ -137,7 +137,7 @@ def streaming_app(seeded_settings, fake_slack, llm, tmp_path):
         }
     )
     port = free_port()
-    server = UvicornThread(create_app(settings=settings, engine=engine), port)
+    server = UvicornThread(build_app(settings=settings, engine=engine), port)
     server.start()
     wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
     yield f"http://127.0.0.1:{port}"
