@@ -27,11 +27,11 @@ from ingest.formats import (
     FormatError,
     decode,
     extract_docx,
-    extract_html,
     extract_pdf,
     markdown_blocks,
     text_blocks,
 )
+from ingest.htmlpage import extract_html
 
 __all__ = ["SUPPORTED", "LoadError", "LoadedDocument", "load_file", "load_bytes", "doc_id_for"]
 

@@ -1,0 +1,153 @@
+"""HTML pages -> structured blocks (headings, prose, list entries, code, tables).
+
+trafilatura extracts the main text (navigation, footers and sidebars dropped) after permalink marks
+are removed and code blocks are swapped for placeholders (trafilatura flattens code inside lists and
+quotes), so that its XML output keeps headings, paragraphs and code apart; the code is put back
+verbatim afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest.formats import PERMALINK_MARKS, Block, Extracted, FormatError, declared_charset, decode, strip_permalinks
+from ingest.formats import add_block as _add
+
+CODE_TOKEN = "QQCITEBOTCODE"
+_CODE_TOKEN_RE = re.compile(CODE_TOKEN + r"(\d+)X")
+
+
+def extract_html(raw: bytes) -> Extracted:
+    import trafilatura
+    from lxml import etree
+
+    html, codes = _prepare_html(decode(raw, declared_charset(raw)))
+    xml = trafilatura.extract(
+        html,
+        output_format="xml",
+        include_formatting=True,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        with_metadata=True,
+        favor_recall=True,
+    )
+    if not xml:
+        raise FormatError("no main text found in the HTML")
+    root = etree.fromstring(xml.encode("utf-8"))
+    main = root.find("main")
+    blocks: list[Block] = []
+    _walk(main if main is not None else root, blocks)
+    blocks = _restore_code(blocks, codes)
+    meta = {
+        "title": strip_permalinks(root.get("title") or "") or None,
+        "date": root.get("date"),
+        "publisher": root.get("sitename") or root.get("hostname"),
+        "url": root.get("source") or root.get("url"),
+    }
+    return Extracted(blocks, meta)
+
+
+def _prepare_html(html: str) -> tuple[str, list[str]]:
+    """Drop permalink anchors; swap each <pre> for a placeholder (trafilatura flattens code in lists)."""
+    import lxml.html
+
+    try:
+        doc = lxml.html.document_fromstring(html)
+    except (ValueError, lxml.etree.ParserError):
+        return html, []
+    for anchor in doc.xpath("//a[contains(concat(' ', normalize-space(@class), ' '), ' headerlink ')]"):
+        anchor.drop_tree()
+    for anchor in doc.xpath("//a[not(*)]"):
+        if (anchor.text or "").strip() and (anchor.text or "").strip() in PERMALINK_MARKS:
+            anchor.drop_tree()
+    for label in doc.xpath("//p[contains(concat(' ', normalize-space(@class), ' '), ' admonition-title ')]"):
+        _merge_label(label)
+    for quote in doc.xpath("//blockquote[.//pre]"):
+        quote.tag = "div"
+    codes: list[str] = []
+    for pre in doc.xpath("//pre"):
+        code = pre.text_content().strip("\n")
+        if not code.strip():
+            pre.drop_tree()
+            continue
+        replacement = lxml.html.Element("p")
+        replacement.text = f" {CODE_TOKEN}{len(codes)}X "
+        replacement.tail = pre.tail
+        codes.append(code)
+        pre.getparent().replace(pre, replacement)
+    return lxml.html.tostring(doc, encoding="unicode"), codes
+
+
+def _merge_label(label) -> None:
+    """ "Note" / "See also" above a paragraph becomes the paragraph's lead-in ("Note: ..."), not a line."""
+    words = " ".join(label.text_content().split()).rstrip(":")
+    following = label.getnext()
+    if words and following is not None and following.tag == "p":
+        following.text = f"{words}: {following.text or ''}"
+    label.drop_tree()
+
+
+def _restore_code(blocks: list[Block], codes: list[str]) -> list[Block]:
+    """Put the verbatim code back where its placeholder landed, as a block of its own."""
+    if not codes:
+        return blocks
+    out: list[Block] = []
+    for block in blocks:
+        if CODE_TOKEN not in block.text:
+            out.append(block)
+            continue
+        for index, piece in enumerate(_CODE_TOKEN_RE.split(block.text)):
+            if index % 2:
+                out.append(Block("code", codes[int(piece)]))
+            elif piece.strip() and block.kind != "code":
+                out.append(Block(block.kind, " ".join(piece.split()), block.level))
+    return out
+
+
+def _walk(element, blocks: list[Block]) -> None:
+    for child in element:
+        tag = child.tag
+        if tag == "head":
+            level = (
+                int((child.get("rend") or "h2").lstrip("h") or 2) if (child.get("rend") or "").startswith("h") else 2
+            )
+            _add(blocks, "heading", strip_permalinks(_inline(child)), level)
+        elif tag == "code":
+            _add(blocks, "code", "".join(child.itertext()).strip("\n"))
+        elif tag in {"p", "quote"}:
+            if _is_code_paragraph(child):
+                _add(blocks, "code", "".join(child.itertext()).strip("\n"))
+            else:
+                _add(blocks, "text", _inline(child))
+        elif tag == "list":
+            _walk(child, blocks)
+        elif tag == "item":
+            rend = child.get("rend") or ""
+            if rend.startswith("dt"):  # an API signature or a term: kept verbatim, not prose
+                _add(blocks, "code", strip_permalinks(_inline(child)))
+            elif len(child) and all(c.tag in {"p", "list", "code", "quote", "table", "head"} for c in child):
+                _walk(child, blocks)
+            else:
+                _add(blocks, "item", _inline(child))
+        elif tag == "table":
+            rows = [" | ".join(_inline(cell) for cell in row) for row in child.iter("row")]
+            _add(blocks, "code", "\n".join(r for r in rows if r.strip()))
+        elif tag in {"div", "main", "doc", "section"}:
+            _walk(child, blocks)
+        elif tag not in {"graphic", "ref", "lb", "comments"}:
+            _add(blocks, "text", _inline(child))
+
+
+def _is_code_paragraph(element) -> bool:
+    return (
+        len(element) == 1
+        and element[0].tag == "code"
+        and not (element.text or "").strip()
+        and "\n" in "".join(element[0].itertext())
+    )
+
+
+def _inline(element) -> str:
+    """An element's text with hard line breaks joined (HTML wraps lines where the source did)."""
+    return " ".join("".join(element.itertext()).split())
