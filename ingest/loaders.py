@@ -3,9 +3,9 @@
 Every format is first turned into blocks (ingest/formats.py: headings, prose, code), then joined
 into one text: blocks separated by blank lines, code fenced with ``` and kept verbatim. The offsets
 of headings and code blocks are kept so that chunks carry their section path and code is never
-split into sentences. Web-page boilerplate that survives in scraped .txt files (navigation lines,
-the "More For You" block of unrelated stories) is dropped, not indexed: it is not part of the
-article, and indexing it would let unrelated stories answer questions about the article.
+split into sentences. Web-page boilerplate that survives in scraped pages (navigation above the
+headline, a list of other stories at the end) is dropped, not indexed (ingest/boilerplate.py): it is
+not part of the article, and indexing it would let unrelated stories answer questions about it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.boilerplate import remove_boilerplate
 from ingest.formats import (
     DOCX_SUFFIXES,
     HTML_SUFFIXES,
@@ -37,28 +38,10 @@ __all__ = ["SUPPORTED", "LoadError", "LoadedDocument", "load_file", "load_bytes"
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_TITLE_CHARS = 200  # a title is embedded with every chunk: a longer one would crowd out the text
-LOADER_VERSION = "2"  # bump when cleaning changes, so unchanged files are re-ingested once
+LOADER_VERSION = "3"  # bump when cleaning changes, so unchanged files are re-ingested once
 SECTION_SEP = " > "
 CODE_FENCE = "```"
 
-# Whole lines that are site chrome, never article text.
-NAV_LINES = {
-    "skip to content",
-    "search ai powered",
-    "latest stories",
-    "keep readingshow less",
-    "keep reading",
-    "show less",
-    "read more",
-    "advertisement",
-    "share this article",
-    "sign up",
-    "subscribe",
-}
-# A line that starts a block of unrelated stories: everything from it on is dropped.
-TRAILER_MARKERS = re.compile(
-    r"^(more for you|related stories|related articles|you may also like|recommended)\s*$", re.I
-)
 DATE_RE = re.compile(
     r"\b(\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{4}|"
     r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{1,2}, \d{4}|\d{4}-\d{2}-\d{2})\b"
@@ -205,19 +188,9 @@ def assemble(blocks: list[Block], dedupe: bool = False) -> Assembled:
     heading_spans: list[tuple[int, int]] = []
     item_spans: list[tuple[int, int]] = []
     path: list[tuple[int, str]] = []
-    seen: set[str] = set()
-    dropped = 0
+    blocks, dropped = remove_boilerplate(blocks, scraped=dedupe)
     title = None
-    for index, block in enumerate(blocks):
-        if block.kind != "code":
-            key = block.text.lower()
-            if TRAILER_MARKERS.match(block.text):
-                dropped += sum(1 for rest in blocks[index:] if rest.kind != "code")
-                break
-            if key in NAV_LINES or (dedupe and key in seen and len(block.text) < 200):
-                dropped += 1
-                continue
-            seen.add(key)
+    for block in blocks:
         text = f"{CODE_FENCE}\n{block.text}\n{CODE_FENCE}" if block.kind == "code" else block.text
         if parts:
             offset += 2
@@ -264,7 +237,7 @@ def read_bytes(file: Path) -> bytes:
 
 
 def clean_text(text: str) -> tuple[str, int]:
-    """Drop navigation lines, repeated headline lines and trailing unrelated-story blocks (plain text).
+    """Drop navigation above the headline, repeated lines and a trailing list of other stories (plain text).
 
     Returns the cleaned text (paragraphs separated by blank lines) and how many lines were dropped.
     """
