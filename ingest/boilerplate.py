@@ -13,7 +13,8 @@ user's own text is worse than a kept menu label:
   ("read more" under each teaser). The list (its first item is as long as the typical one) and the
   labels just above it (the list's heading) are dropped, when what stays is longer than what goes.
 - **Repeated lines** (scraped plain text only): a line under 200 characters that already appeared
-  (a headline printed twice, an image caption repeated) is kept once.
+  at most 3 blocks before (a headline printed twice, an image caption repeated) is kept once; the
+  same line in another section (a command shown in two examples) is the author's and stays.
 
 Headings of HTML, Markdown and DOCX are the author's structure: never dropped.
 """
@@ -26,16 +27,23 @@ from ingest.formats import Block, ends_sentence
 
 MAX_LABEL_WORDS = 10  # a "label" is a short line without sentence punctuation: a menu entry, a headline
 MAX_NAV_WORDS = 3
+MIN_WORDY_SHARE = 0.85  # letters and spaces: words, not markup or numbers
 MIN_HEADLINE_WORDS = 5
 MAX_HEADLINE_WORDS = 25
 MIN_REPEATS = 3
 MAX_ITEM_BLOCKS = 12  # a teaser is a headline, a caption and a paragraph or two, not a section
 MAX_REPEATED_CHARS = 200
+REPEAT_WINDOW = 3  # a headline printed twice, a caption under it: a few blocks apart, not in another section
 
 
 def is_label(block: Block) -> bool:
-    words = block.text.split()
-    return block.kind in {"text", "item"} and len(words) <= MAX_LABEL_WORDS and not ends_sentence(block.text)
+    """A short line of words without sentence punctuation (not markup such as "----" or "include::x[]")."""
+    text = block.text
+    words = text.split()
+    if block.kind not in {"text", "item"} or len(words) > MAX_LABEL_WORDS or ends_sentence(text):
+        return False
+    letters = sum(c.isalpha() or c.isspace() for c in text)
+    return letters >= MIN_WORDY_SHARE * len(text) and any(sum(c.isalpha() for c in w) >= 2 for w in words)
 
 
 def remove_boilerplate(blocks: list[Block], scraped: bool) -> tuple[list[Block], int]:
@@ -83,13 +91,13 @@ def _listing(blocks: list[Block], idx: list[int]) -> int | None:
 
 
 def _repeats(blocks: list[Block]) -> set[int]:
-    seen: set[str] = set()
+    last: dict[str, int] = {}
     out = set()
     for index, block in enumerate(blocks):
         if block.kind == "code":
             continue
         key = block.text.lower()
-        if key in seen and len(block.text) < MAX_REPEATED_CHARS:
+        if index - last.get(key, -REPEAT_WINDOW - 1) <= REPEAT_WINDOW and len(block.text) < MAX_REPEATED_CHARS:
             out.add(index)
-        seen.add(key)
+        last[key] = index
     return out
