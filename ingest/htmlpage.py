@@ -15,6 +15,8 @@ from ingest.formats import add_block as _add
 
 CODE_TOKEN = "QQCITEBOTCODE"
 _CODE_TOKEN_RE = re.compile(CODE_TOKEN + r"(\d+)X")
+_REFRESH_URL = re.compile(r"url\s*=\s*(\S+)", re.I)
+MAX_STUB_WORDS = 40  # "This page has moved to ..., click here if you are not redirected": a stub, not a page
 
 
 def extract_html(raw: bytes) -> Extracted:
@@ -56,6 +58,7 @@ def _prepare_html(html: str) -> tuple[str, list[str]]:
         doc = lxml.html.document_fromstring(html)
     except (ValueError, lxml.etree.ParserError):
         return html, []
+    _refuse_stub(doc)
     for anchor in doc.xpath("//a[contains(concat(' ', normalize-space(@class), ' '), ' headerlink ')]"):
         anchor.drop_tree()
     for anchor in doc.xpath("//a[not(*)]"):
@@ -77,6 +80,19 @@ def _prepare_html(html: str) -> tuple[str, list[str]]:
         codes.append(code)
         pre.getparent().replace(pre, replacement)
     return lxml.html.tostring(doc, encoding="unicode"), codes
+
+
+def _refuse_stub(doc) -> None:
+    """A frameset or a redirect page has no text of its own: say where the text is instead of indexing "moved"."""
+    frames = [f.get("src") for f in doc.xpath("//frame[@src] | //iframe[@src]") if f.get("src")]
+    if doc.xpath("//frameset"):
+        raise FormatError(f"an HTML frameset: its text is in the frame pages ({', '.join(frames[:3])}); ingest those")
+    refresh = doc.xpath("//meta[translate(@http-equiv, 'REFSH', 'refsh')='refresh']/@content")
+    target = _REFRESH_URL.search(refresh[0]) if refresh else None
+    body = doc.find("body")
+    words = len((body.text_content() if body is not None else "").split())
+    if target and words <= MAX_STUB_WORDS:
+        raise FormatError(f"a redirect page to {target.group(1).strip(chr(39) + chr(34))}: ingest that page instead")
 
 
 def _merge_label(label) -> None:
