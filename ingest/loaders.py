@@ -22,6 +22,7 @@ from ingest.formats import (
     HTML_SUFFIXES,
     MARKDOWN_SUFFIXES,
     PDF_SUFFIXES,
+    RST_SUFFIXES,
     SUPPORTED,
     Block,
     Extracted,
@@ -33,6 +34,7 @@ from ingest.formats import (
     text_blocks,
 )
 from ingest.htmlpage import extract_html
+from ingest.rst import extract_rst
 
 __all__ = ["SUPPORTED", "LoadError", "LoadedDocument", "load_file", "load_bytes", "doc_id_for"]
 
@@ -108,7 +110,9 @@ def load_bytes(
         extracted = _extract(raw, file.suffix.lower())
     except FormatError as exc:
         raise LoadError(f"{source}: {exc}") from exc
-    is_scraped_text = file.suffix.lower() not in HTML_SUFFIXES | MARKDOWN_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES
+    is_scraped_text = (
+        file.suffix.lower() not in HTML_SUFFIXES | MARKDOWN_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES | RST_SUFFIXES
+    )
     assembled = assemble(extracted.blocks, dedupe=is_scraped_text)
     if not assembled.text.strip():
         raise LoadError(f"{source}: no article text left after cleaning (empty or only boilerplate)")
@@ -160,6 +164,8 @@ def _extract(raw: bytes, suffix: str) -> Extracted:
         return extract_pdf(raw)
     if suffix in DOCX_SUFFIXES:
         return extract_docx(raw)
+    if suffix in RST_SUFFIXES:
+        return extract_rst(raw)
     if b"\x00" in raw[:8192]:
         raise FormatError("binary file (NUL bytes), not text")
     text = decode(raw)

@@ -77,10 +77,12 @@ def test_names_with_spaces_and_unicode_and_every_supported_suffix(tmp_path: Path
     }
     for name, text in files.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
-    (tmp_path / "guide.rst").write_text("Guide\n=====\n\nText.\n", encoding="utf-8")
+    (tmp_path / "guide.adoc").write_text("= Guide\n\nText.\n", encoding="utf-8")
     found = discover([tmp_path])
     assert sorted(c.source for c in found.candidates) == sorted(files)
-    assert [(name, reason.split(";")[0]) for name, reason in found.skipped] == [("guide.rst", "unsupported type .rst")]
+    assert [(name, reason.split(";")[0]) for name, reason in found.skipped] == [
+        ("guide.adoc", "unsupported type .adoc")
+    ]
     titles = {c.source: load_file(c.path, c.root, key=c.key, source=c.source).title for c in found.candidates}
     assert titles == {
         "meeting notes 2024.txt": "Notes with spaces",
@@ -88,3 +90,48 @@ def test_names_with_spaces_and_unicode_and_every_supported_suffix(tmp_path: Path
         "cache.markdown": "Cache settings",
         "office.htm": "Office hours",
     }
+
+
+RST = """Deployment guide
+================
+
+The service is deployed with **two** replicas behind a load balancer.
+
+Rolling updates
+---------------
+
+Each replica is drained before it is restarted, so no request is lost.
+
+.. code-block:: bash
+
+   kubectl rollout restart deployment/api
+
+.. note::
+   Use :func:`os.path.join` to build paths, see :ref:`the monitoring page <monitoring>`.
+
+.. toctree::
+
+   intro
+
+.. include:: /etc/passwd
+"""
+
+
+def test_restructuredtext_keeps_sections_code_and_notes_and_reads_no_other_file(tmp_path: Path) -> None:
+    path = tmp_path / "guide.rst"
+    path.write_text(RST, encoding="utf-8")
+    doc = load_file(path, tmp_path)
+    assert doc.title == "Deployment guide"
+    assert "deployed with two replicas" in doc.text  # inline markup dropped
+    assert "```\nkubectl rollout restart deployment/api\n```" in doc.text
+    assert doc.section_at(doc.text.index("kubectl")) == "Deployment guide > Rolling updates"
+    assert "Note: Use os.path.join to build paths, see the monitoring page." in doc.text  # Sphinx roles -> text
+    assert "root:" not in doc.text and "toctree" not in doc.text and "intro" not in doc.text
+
+
+def test_restructuredtext_without_a_document_title_takes_its_first_heading(tmp_path: Path) -> None:
+    path = tmp_path / "faq.rst"
+    path.write_text("Question one\n------------\n\nAnswer one is short.\n\nQuestion two\n------------\n\nAnswer two.\n")
+    doc = load_file(path, tmp_path)
+    assert doc.title == "Question one" and "<string>" not in doc.text
+    assert "Answer two." in doc.text
