@@ -15,6 +15,7 @@ from ingest.formats import add_block as _add
 
 CODE_TOKEN = "QQCITEBOTCODE"
 _CODE_TOKEN_RE = re.compile(CODE_TOKEN + r"(\d+)X")
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _REFRESH_URL = re.compile(r"url\s*=\s*(\S+)", re.I)
 MAX_STUB_WORDS = 40  # "This page has moved to ..., click here if you are not redirected": a stub, not a page
 
@@ -50,12 +51,12 @@ def extract_html(raw: bytes) -> Extracted:
     return Extracted(blocks, meta)
 
 
-def _prepare_html(html: str) -> tuple[str, list[str]]:
-    """Drop permalink anchors; swap each <pre> for a placeholder (trafilatura flattens code in lists)."""
+def _prepare_html(html: str) -> tuple[str, list[Block]]:
+    """Drop permalink anchors; swap code blocks and headings for placeholders (see _lift)."""
     import lxml.html
 
-    try:
-        doc = lxml.html.document_fromstring(html)
+    try:  # lxml refuses a str that keeps its XML declaration (XHTML pages: PostgreSQL, DocBook manuals)
+        doc = lxml.html.document_fromstring(_XML_DECLARATION.sub("", html, count=1))
     except (ValueError, lxml.etree.ParserError):
         return html, []
     _refuse_stub(doc)
@@ -68,18 +69,33 @@ def _prepare_html(html: str) -> tuple[str, list[str]]:
         _merge_label(label)
     for quote in doc.xpath("//blockquote[.//pre]"):
         quote.tag = "div"
-    codes: list[str] = []
+    lifted: list[Block] = []
     for pre in doc.xpath("//pre"):
         code = pre.text_content().strip("\n")
         if not code.strip():
             pre.drop_tree()
             continue
-        replacement = lxml.html.Element("p")
-        replacement.text = f" {CODE_TOKEN}{len(codes)}X "
-        replacement.tail = pre.tail
-        codes.append(code)
-        pre.getparent().replace(pre, replacement)
-    return lxml.html.tostring(doc, encoding="unicode"), codes
+        _lift(pre, Block("code", code), lifted)
+    for heading in doc.xpath("//h1 | //h2 | //h3 | //h4 | //h5 | //h6"):
+        words = strip_permalinks(" ".join(heading.text_content().split()))
+        if words:
+            _lift(heading, Block("heading", words, int(heading.tag[1])), lifted)
+    return lxml.html.tostring(doc, encoding="unicode"), lifted
+
+
+def _lift(element, block: Block, lifted: list[Block]) -> None:
+    """Swap an element for a placeholder paragraph that trafilatura keeps; the block goes back in afterwards.
+
+    Code: trafilatura flattens it inside lists and quotes. Headings: it drops them from long DocBook
+    sections (PostgreSQL, Debian manuals), and the chunks would lose their section path.
+    """
+    import lxml.html
+
+    replacement = lxml.html.Element("p")
+    replacement.text = f" {CODE_TOKEN}{len(lifted)}X "
+    replacement.tail = element.tail
+    lifted.append(block)
+    element.getparent().replace(element, replacement)
 
 
 def _refuse_stub(doc) -> None:
@@ -104,8 +120,8 @@ def _merge_label(label) -> None:
     label.drop_tree()
 
 
-def _restore_code(blocks: list[Block], codes: list[str]) -> list[Block]:
-    """Put the verbatim code back where its placeholder landed, as a block of its own."""
+def _restore_code(blocks: list[Block], codes: list[Block]) -> list[Block]:
+    """Put the verbatim code and the headings back where their placeholders landed, as blocks of their own."""
     if not codes:
         return blocks
     out: list[Block] = []
@@ -115,7 +131,7 @@ def _restore_code(blocks: list[Block], codes: list[str]) -> list[Block]:
             continue
         for index, piece in enumerate(_CODE_TOKEN_RE.split(block.text)):
             if index % 2:
-                out.append(Block("code", codes[int(piece)]))
+                out.append(codes[int(piece)])
             elif piece.strip() and block.kind != "code":
                 out.append(Block(block.kind, " ".join(piece.split()), block.level))
     return out
