@@ -135,3 +135,12 @@ def test_restructuredtext_without_a_document_title_takes_its_first_heading(tmp_p
     doc = load_file(path, tmp_path)
     assert doc.title == "Question one" and "<string>" not in doc.text
     assert "Answer two." in doc.text
+
+
+def test_a_symlink_loop_is_reported_as_a_loop_whatever_its_name(tmp_path: Path) -> None:
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    (tmp_path / "c.txt").symlink_to(tmp_path / "a")
+    found = discover([tmp_path])
+    assert found.candidates == []
+    assert sorted(found.skipped) == [(name, "symlink loop: not followed") for name in ("a", "b", "c.txt")]
