@@ -114,7 +114,7 @@ def _consider(
         if not explicit and suffix in {".json", ".yaml", ".yml", ".toml"}:
             return  # configuration next to the documents: not worth a line in the summary
         out.present_keys.add(key_for(path, root, source_name))
-        out.skipped.append((display, f"unsupported type {suffix or '(no extension)'}; supported: {_supported()}"))
+        out.skipped.append((display, _loop_or_unsupported(path, suffix)))
         return
     try:
         info = path.lstat()
@@ -145,6 +145,17 @@ def _consider(
         return  # reached twice (a symlink to a file already listed): one document
     seen.add(target)
     out.candidates.append(Candidate(target, root, display, key))
+
+
+def _loop_or_unsupported(path: Path, suffix: str) -> str:
+    if path.is_symlink():
+        try:
+            path.resolve(strict=True)
+        except RuntimeError:
+            return "symlink loop: not followed"
+        except OSError:
+            pass
+    return f"unsupported type {suffix or '(no extension)'}; supported: {_supported()}"
 
 
 def _supported() -> str:

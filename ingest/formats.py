@@ -1,8 +1,6 @@
 """File bytes -> structured blocks (headings, prose, code) for every format users have.
 
-HTML goes through trafilatura (main text, boilerplate dropped) after permalink marks are removed and
-code blocks are lifted out of quotes, so that its XML output keeps headings, paragraphs and code
-apart. PDF is read with pdfminer.six (chosen by measurement, see README), DOCX with python-docx.
+HTML is in ingest/htmlpage.py (trafilatura, structure kept). PDF is read with pdfminer.six (chosen by measurement, see README), DOCX with python-docx.
 Text is decoded from UTF-8, else the declared charset (HTML), else charset-normalizer's guess.
 """
 
@@ -17,13 +15,12 @@ MARKDOWN_SUFFIXES = {".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 PDF_SUFFIXES = {".pdf"}
 DOCX_SUFFIXES = {".docx"}
-SUPPORTED = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES
+RST_SUFFIXES = {".rst", ".rest"}  # ingest/rst.py
+SUPPORTED = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES | RST_SUFFIXES
 
 PERMALINK_MARKS = "¶\uf0c1#🔗"  # Sphinx "¶", font-icon links, "#" anchors that some generators append
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
 _XML_ENCODING = re.compile(rb"""^<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_\-.]+)""", re.I)
-CODE_TOKEN = "QQCITEBOTCODE"
-_CODE_TOKEN_RE = re.compile(CODE_TOKEN + r"(\d+)X")
 _TERMINAL = (".", "!", "?", ":", ";", "…", '"', "”", "’", "'", ")")
 
 
@@ -76,144 +73,7 @@ def declared_charset(raw: bytes) -> str | None:
     return match.group(1).decode("ascii") if match else None
 
 
-# -- HTML ----------------------------------------------------------------------------------------
-def extract_html(raw: bytes) -> Extracted:
-    import trafilatura
-    from lxml import etree
-
-    html, codes = _prepare_html(decode(raw, declared_charset(raw)))
-    xml = trafilatura.extract(
-        html,
-        output_format="xml",
-        include_formatting=True,
-        include_comments=False,
-        include_tables=True,
-        include_images=False,
-        with_metadata=True,
-        favor_recall=True,
-    )
-    if not xml:
-        raise FormatError("no main text found in the HTML")
-    root = etree.fromstring(xml.encode("utf-8"))
-    main = root.find("main")
-    blocks: list[Block] = []
-    _walk(main if main is not None else root, blocks)
-    blocks = _restore_code(blocks, codes)
-    meta = {
-        "title": strip_permalinks(root.get("title") or "") or None,
-        "date": root.get("date"),
-        "publisher": root.get("sitename") or root.get("hostname"),
-        "url": root.get("source") or root.get("url"),
-    }
-    return Extracted(blocks, meta)
-
-
-def _prepare_html(html: str) -> tuple[str, list[str]]:
-    """Drop permalink anchors; swap each <pre> for a placeholder (trafilatura flattens code in lists)."""
-    import lxml.html
-
-    try:
-        doc = lxml.html.document_fromstring(html)
-    except (ValueError, lxml.etree.ParserError):
-        return html, []
-    for anchor in doc.xpath("//a[contains(concat(' ', normalize-space(@class), ' '), ' headerlink ')]"):
-        anchor.drop_tree()
-    for anchor in doc.xpath("//a[not(*)]"):
-        if (anchor.text or "").strip() and (anchor.text or "").strip() in PERMALINK_MARKS:
-            anchor.drop_tree()
-    for label in doc.xpath("//p[contains(concat(' ', normalize-space(@class), ' '), ' admonition-title ')]"):
-        _merge_label(label)
-    for quote in doc.xpath("//blockquote[.//pre]"):
-        quote.tag = "div"
-    codes: list[str] = []
-    for pre in doc.xpath("//pre"):
-        code = pre.text_content().strip("\n")
-        if not code.strip():
-            pre.drop_tree()
-            continue
-        replacement = lxml.html.Element("p")
-        replacement.text = f" {CODE_TOKEN}{len(codes)}X "
-        replacement.tail = pre.tail
-        codes.append(code)
-        pre.getparent().replace(pre, replacement)
-    return lxml.html.tostring(doc, encoding="unicode"), codes
-
-
-def _merge_label(label) -> None:
-    """ "Note" / "See also" above a paragraph becomes the paragraph's lead-in ("Note: ..."), not a line."""
-    words = " ".join(label.text_content().split()).rstrip(":")
-    following = label.getnext()
-    if words and following is not None and following.tag == "p":
-        following.text = f"{words}: {following.text or ''}"
-    label.drop_tree()
-
-
-def _restore_code(blocks: list[Block], codes: list[str]) -> list[Block]:
-    """Put the verbatim code back where its placeholder landed, as a block of its own."""
-    if not codes:
-        return blocks
-    out: list[Block] = []
-    for block in blocks:
-        if CODE_TOKEN not in block.text:
-            out.append(block)
-            continue
-        for index, piece in enumerate(_CODE_TOKEN_RE.split(block.text)):
-            if index % 2:
-                out.append(Block("code", codes[int(piece)]))
-            elif piece.strip() and block.kind != "code":
-                out.append(Block(block.kind, " ".join(piece.split()), block.level))
-    return out
-
-
-def _walk(element, blocks: list[Block]) -> None:
-    for child in element:
-        tag = child.tag
-        if tag == "head":
-            level = (
-                int((child.get("rend") or "h2").lstrip("h") or 2) if (child.get("rend") or "").startswith("h") else 2
-            )
-            _add(blocks, "heading", strip_permalinks(_inline(child)), level)
-        elif tag == "code":
-            _add(blocks, "code", "".join(child.itertext()).strip("\n"))
-        elif tag in {"p", "quote"}:
-            if _is_code_paragraph(child):
-                _add(blocks, "code", "".join(child.itertext()).strip("\n"))
-            else:
-                _add(blocks, "text", _inline(child))
-        elif tag == "list":
-            _walk(child, blocks)
-        elif tag == "item":
-            rend = child.get("rend") or ""
-            if rend.startswith("dt"):  # an API signature or a term: kept verbatim, not prose
-                _add(blocks, "code", strip_permalinks(_inline(child)))
-            elif len(child) and all(c.tag in {"p", "list", "code", "quote", "table", "head"} for c in child):
-                _walk(child, blocks)
-            else:
-                _add(blocks, "item", _inline(child))
-        elif tag == "table":
-            rows = [" | ".join(_inline(cell) for cell in row) for row in child.iter("row")]
-            _add(blocks, "code", "\n".join(r for r in rows if r.strip()))
-        elif tag in {"div", "main", "doc", "section"}:
-            _walk(child, blocks)
-        elif tag not in {"graphic", "ref", "lb", "comments"}:
-            _add(blocks, "text", _inline(child))
-
-
-def _is_code_paragraph(element) -> bool:
-    return (
-        len(element) == 1
-        and element[0].tag == "code"
-        and not (element.text or "").strip()
-        and "\n" in "".join(element[0].itertext())
-    )
-
-
-def _inline(element) -> str:
-    """An element's text with hard line breaks joined (HTML wraps lines where the source did)."""
-    return " ".join("".join(element.itertext()).split())
-
-
-def _add(blocks: list[Block], kind: str, text: str, level: int = 0) -> None:
+def add_block(blocks: list[Block], kind: str, text: str, level: int = 0) -> None:
     if text.strip():
         blocks.append(Block(kind, text if kind == "code" else text.strip(), level))  # type: ignore[arg-type]
 
@@ -285,13 +145,13 @@ def markdown_blocks(text: str) -> Extracted:
 
     def flush() -> None:
         if paragraph:
-            _add(blocks, "text", _md_inline(" ".join(paragraph)))
+            add_block(blocks, "text", _md_inline(" ".join(paragraph)))
             paragraph.clear()
 
     for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         if fence is not None:
             if line.strip().startswith(fence):
-                _add(blocks, "code", "\n".join(code))
+                add_block(blocks, "code", "\n".join(code))
                 fence, code = None, []
             else:
                 code.append(line)
@@ -306,7 +166,7 @@ def markdown_blocks(text: str) -> Extracted:
             flush()
             words = strip_permalinks(_md_inline(heading.group(2)))
             title = title or words
-            _add(blocks, "heading", words, len(heading.group(1)))
+            add_block(blocks, "heading", words, len(heading.group(1)))
         elif not line.strip():
             flush()
         elif _starts_item(line.strip()):
@@ -316,7 +176,7 @@ def markdown_blocks(text: str) -> Extracted:
             paragraph.append(re.sub(r"^\s*>\s?", "", line).strip())
     flush()
     if fence is not None and code:
-        _add(blocks, "code", "\n".join(code))
+        add_block(blocks, "code", "\n".join(code))
     return Extracted(blocks, {"title": title})
 
 
@@ -386,10 +246,10 @@ def extract_docx(raw: bytes) -> Extracted:
         if not text:
             continue
         level = _docx_heading_level(style)
-        _add(blocks, "heading" if level else "text", text, level)
+        add_block(blocks, "heading" if level else "text", text, level)
     for table in document.tables:
         rows = [" | ".join(" ".join(c.text.split()) for c in row.cells) for row in table.rows]
-        _add(blocks, "code", "\n".join(r for r in rows if r.strip(" |")))
+        add_block(blocks, "code", "\n".join(r for r in rows if r.strip(" |")))
     props = document.core_properties
     return Extracted(blocks, {"title": props.title or None, "publisher": props.author or None})
 

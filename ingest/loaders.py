@@ -3,9 +3,9 @@
 Every format is first turned into blocks (ingest/formats.py: headings, prose, code), then joined
 into one text: blocks separated by blank lines, code fenced with ``` and kept verbatim. The offsets
 of headings and code blocks are kept so that chunks carry their section path and code is never
-split into sentences. Web-page boilerplate that survives in scraped .txt files (navigation lines,
-the "More For You" block of unrelated stories) is dropped, not indexed: it is not part of the
-article, and indexing it would let unrelated stories answer questions about the article.
+split into sentences. Web-page boilerplate that survives in scraped pages (navigation above the
+headline, a list of other stories at the end) is dropped, not indexed (ingest/boilerplate.py): it is
+not part of the article, and indexing it would let unrelated stories answer questions about it.
 """
 
 from __future__ import annotations
@@ -16,49 +16,34 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.boilerplate import remove_boilerplate
 from ingest.formats import (
     DOCX_SUFFIXES,
     HTML_SUFFIXES,
     MARKDOWN_SUFFIXES,
     PDF_SUFFIXES,
+    RST_SUFFIXES,
     SUPPORTED,
     Block,
     Extracted,
     FormatError,
     decode,
     extract_docx,
-    extract_html,
     extract_pdf,
     markdown_blocks,
     text_blocks,
 )
+from ingest.htmlpage import extract_html
+from ingest.rst import extract_rst
 
 __all__ = ["SUPPORTED", "LoadError", "LoadedDocument", "load_file", "load_bytes", "doc_id_for"]
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_TITLE_CHARS = 200  # a title is embedded with every chunk: a longer one would crowd out the text
-LOADER_VERSION = "2"  # bump when cleaning changes, so unchanged files are re-ingested once
+LOADER_VERSION = "3"  # bump when cleaning changes, so unchanged files are re-ingested once
 SECTION_SEP = " > "
 CODE_FENCE = "```"
 
-# Whole lines that are site chrome, never article text.
-NAV_LINES = {
-    "skip to content",
-    "search ai powered",
-    "latest stories",
-    "keep readingshow less",
-    "keep reading",
-    "show less",
-    "read more",
-    "advertisement",
-    "share this article",
-    "sign up",
-    "subscribe",
-}
-# A line that starts a block of unrelated stories: everything from it on is dropped.
-TRAILER_MARKERS = re.compile(
-    r"^(more for you|related stories|related articles|you may also like|recommended)\s*$", re.I
-)
 DATE_RE = re.compile(
     r"\b(\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{4}|"
     r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{1,2}, \d{4}|\d{4}-\d{2}-\d{2})\b"
@@ -125,7 +110,9 @@ def load_bytes(
         extracted = _extract(raw, file.suffix.lower())
     except FormatError as exc:
         raise LoadError(f"{source}: {exc}") from exc
-    is_scraped_text = file.suffix.lower() not in HTML_SUFFIXES | MARKDOWN_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES
+    is_scraped_text = (
+        file.suffix.lower() not in HTML_SUFFIXES | MARKDOWN_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES | RST_SUFFIXES
+    )
     assembled = assemble(extracted.blocks, dedupe=is_scraped_text)
     if not assembled.text.strip():
         raise LoadError(f"{source}: no article text left after cleaning (empty or only boilerplate)")
@@ -177,6 +164,8 @@ def _extract(raw: bytes, suffix: str) -> Extracted:
         return extract_pdf(raw)
     if suffix in DOCX_SUFFIXES:
         return extract_docx(raw)
+    if suffix in RST_SUFFIXES:
+        return extract_rst(raw)
     if b"\x00" in raw[:8192]:
         raise FormatError("binary file (NUL bytes), not text")
     text = decode(raw)
@@ -205,19 +194,9 @@ def assemble(blocks: list[Block], dedupe: bool = False) -> Assembled:
     heading_spans: list[tuple[int, int]] = []
     item_spans: list[tuple[int, int]] = []
     path: list[tuple[int, str]] = []
-    seen: set[str] = set()
-    dropped = 0
+    blocks, dropped = remove_boilerplate(blocks, scraped=dedupe)
     title = None
-    for index, block in enumerate(blocks):
-        if block.kind != "code":
-            key = block.text.lower()
-            if TRAILER_MARKERS.match(block.text):
-                dropped += sum(1 for rest in blocks[index:] if rest.kind != "code")
-                break
-            if key in NAV_LINES or (dedupe and key in seen and len(block.text) < 200):
-                dropped += 1
-                continue
-            seen.add(key)
+    for block in blocks:
         text = f"{CODE_FENCE}\n{block.text}\n{CODE_FENCE}" if block.kind == "code" else block.text
         if parts:
             offset += 2
@@ -264,7 +243,7 @@ def read_bytes(file: Path) -> bytes:
 
 
 def clean_text(text: str) -> tuple[str, int]:
-    """Drop navigation lines, repeated headline lines and trailing unrelated-story blocks (plain text).
+    """Drop navigation above the headline, repeated lines and a trailing list of other stories (plain text).
 
     Returns the cleaned text (paragraphs separated by blank lines) and how many lines were dropped.
     """

@@ -240,6 +240,7 @@ class Ingester:
         pending: list[_Pending] = []
         refreshed: dict[str, dict] = {}
         model = self.model_name
+        present = {e.get("file_hash"): e.get("source") for e in entries.values() if e.get("key") in found.present_keys}
         for cand in found.candidates:
             entry = entries.get(cand.doc_id)
             try:
@@ -258,6 +259,10 @@ class Ingester:
                     report.unchanged += 1
                     refreshed[cand.doc_id] = {**entry, "size": info.st_size, "mtime_ns": info.st_mtime_ns}
                     continue
+                if entry is None and present.get(file_hash):  # a copy under another name: one document
+                    _skip(report, cand.source, f"same bytes as {present[file_hash]}: indexed once")
+                    continue
+                present.setdefault(file_hash, cand.source)
                 if cand.root not in manifests:
                     manifests[cand.root] = load_manifest(cand.root)
                 doc = load_bytes(raw, cand.path, cand.root, manifests[cand.root], key=cand.key, source=cand.source)

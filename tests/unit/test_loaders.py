@@ -127,10 +127,17 @@ def test_duplicated_headline_lines_are_kept_once() -> None:
 
 
 def test_clean_text_rules() -> None:
-    text = "Headline here\nSkip to content\n\nHeadline here\nBody sentence one.\n\nRelated stories\nOther story."
+    text = (
+        "Home\nWorld\nSport\n\nBridge over the river opens after six years of work\n\n"
+        "Bridge over the river opens after six years of work\nThe new bridge opened on Sunday, the city said.\n\n"
+        "Traffic was light on the first day, officials added."
+    )
     cleaned, dropped = clean_text(text)
-    assert cleaned == "Headline here\n\nBody sentence one."
-    assert dropped == 4  # nav line, repeated headline, marker line, the story after it
+    assert cleaned == (
+        "Bridge over the river opens after six years of work\n\nThe new bridge opened on Sunday, the city said."
+        "\n\nTraffic was light on the first day, officials added."
+    )
+    assert dropped == 4  # three menu labels above the headline, the repeated headline
     long_line = "A long repeated paragraph. " * 10  # >= 200 chars: repeated paragraphs are not headlines
     cleaned, _ = clean_text(f"{long_line}\n{long_line}")
     assert cleaned.count("A long repeated paragraph.") == 20
@@ -194,7 +201,7 @@ def test_discover_skips_hidden_and_unsupported_files(tmp_path: Path) -> None:
         ("binary.txt", b"PK\x03\x04\x00\x00\x08\x00 some zip-like bytes \x00\x01\x02", "binary"),
         ("empty.txt", b"", "empty"),
         ("blank.md", b"  \n\t\n   \n", "empty"),
-        ("only-nav.txt", b"Skip to content\nLatest Stories\nKeep ReadingShow less\n", "no article text"),
+        ("bom-only.txt", b"\xef\xbb\xbf\n\x0c\n", "no article text"),  # a byte-order mark and a form feed
     ],
 )
 def test_bad_files_raise_load_error_naming_the_file(tmp_path: Path, name: str, content: bytes, reason: str) -> None:

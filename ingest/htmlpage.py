@@ -1,0 +1,185 @@
+"""HTML pages -> structured blocks (headings, prose, list entries, code, tables).
+
+trafilatura extracts the main text (navigation, footers and sidebars dropped) after permalink marks
+are removed and code blocks are swapped for placeholders (trafilatura flattens code inside lists and
+quotes), so that its XML output keeps headings, paragraphs and code apart; the code is put back
+verbatim afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest.formats import PERMALINK_MARKS, Block, Extracted, FormatError, declared_charset, decode, strip_permalinks
+from ingest.formats import add_block as _add
+
+CODE_TOKEN = "QQCITEBOTCODE"
+_CODE_TOKEN_RE = re.compile(CODE_TOKEN + r"(\d+)X")
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_REFRESH_URL = re.compile(r"url\s*=\s*(\S+)", re.I)
+MAX_STUB_WORDS = 40  # "This page has moved to ..., click here if you are not redirected": a stub, not a page
+
+
+def extract_html(raw: bytes) -> Extracted:
+    import trafilatura
+    from lxml import etree
+
+    html, codes = _prepare_html(decode(raw, declared_charset(raw)))
+    xml = trafilatura.extract(
+        html,
+        output_format="xml",
+        include_formatting=True,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        with_metadata=True,
+        favor_recall=True,
+    )
+    if not xml:
+        raise FormatError("no main text found in the HTML")
+    root = etree.fromstring(xml.encode("utf-8"))
+    main = root.find("main")
+    blocks: list[Block] = []
+    _walk(main if main is not None else root, blocks)
+    blocks = _restore_code(blocks, codes)
+    meta = {
+        "title": strip_permalinks(root.get("title") or "") or None,
+        "date": root.get("date"),
+        "publisher": root.get("sitename") or root.get("hostname"),
+        "url": root.get("source") or root.get("url"),
+    }
+    return Extracted(blocks, meta)
+
+
+def _prepare_html(html: str) -> tuple[str, list[Block]]:
+    """Drop permalink anchors; swap code blocks and headings for placeholders (see _lift)."""
+    import lxml.html
+
+    try:  # lxml refuses a str that keeps its XML declaration (XHTML pages: PostgreSQL, DocBook manuals)
+        doc = lxml.html.document_fromstring(_XML_DECLARATION.sub("", html, count=1))
+    except (ValueError, lxml.etree.ParserError):
+        return html, []
+    _refuse_stub(doc)
+    for anchor in doc.xpath("//a[contains(concat(' ', normalize-space(@class), ' '), ' headerlink ')]"):
+        anchor.drop_tree()
+    for anchor in doc.xpath("//a[not(*)]"):
+        if (anchor.text or "").strip() and (anchor.text or "").strip() in PERMALINK_MARKS:
+            anchor.drop_tree()
+    for label in doc.xpath("//p[contains(concat(' ', normalize-space(@class), ' '), ' admonition-title ')]"):
+        _merge_label(label)
+    for quote in doc.xpath("//blockquote[.//pre]"):
+        quote.tag = "div"
+    lifted: list[Block] = []
+    for pre in doc.xpath("//pre"):
+        code = pre.text_content().strip("\n")
+        if not code.strip():
+            pre.drop_tree()
+            continue
+        _lift(pre, Block("code", code), lifted)
+    for heading in doc.xpath("//h1 | //h2 | //h3 | //h4 | //h5 | //h6"):
+        words = strip_permalinks(" ".join(heading.text_content().split()))
+        if words:
+            _lift(heading, Block("heading", words, int(heading.tag[1])), lifted)
+    return lxml.html.tostring(doc, encoding="unicode"), lifted
+
+
+def _lift(element, block: Block, lifted: list[Block]) -> None:
+    """Swap an element for a placeholder paragraph that trafilatura keeps; the block goes back in afterwards.
+
+    Code: trafilatura flattens it inside lists and quotes. Headings: it drops them from long DocBook
+    sections (PostgreSQL, Debian manuals), and the chunks would lose their section path.
+    """
+    import lxml.html
+
+    replacement = lxml.html.Element("p")
+    replacement.text = f" {CODE_TOKEN}{len(lifted)}X "
+    replacement.tail = element.tail
+    lifted.append(block)
+    element.getparent().replace(element, replacement)
+
+
+def _refuse_stub(doc) -> None:
+    """A frameset or a redirect page has no text of its own: say where the text is instead of indexing "moved"."""
+    frames = [f.get("src") for f in doc.xpath("//frame[@src] | //iframe[@src]") if f.get("src")]
+    if doc.xpath("//frameset"):
+        raise FormatError(f"an HTML frameset: its text is in the frame pages ({', '.join(frames[:3])}); ingest those")
+    refresh = doc.xpath("//meta[translate(@http-equiv, 'REFSH', 'refsh')='refresh']/@content")
+    target = _REFRESH_URL.search(refresh[0]) if refresh else None
+    body = doc.find("body")
+    words = len((body.text_content() if body is not None else "").split())
+    if target and words <= MAX_STUB_WORDS:
+        raise FormatError(f"a redirect page to {target.group(1).strip(chr(39) + chr(34))}: ingest that page instead")
+
+
+def _merge_label(label) -> None:
+    """ "Note" / "See also" above a paragraph becomes the paragraph's lead-in ("Note: ..."), not a line."""
+    words = " ".join(label.text_content().split()).rstrip(":")
+    following = label.getnext()
+    if words and following is not None and following.tag == "p":
+        following.text = f"{words}: {following.text or ''}"
+    label.drop_tree()
+
+
+def _restore_code(blocks: list[Block], codes: list[Block]) -> list[Block]:
+    """Put the verbatim code and the headings back where their placeholders landed, as blocks of their own."""
+    if not codes:
+        return blocks
+    out: list[Block] = []
+    for block in blocks:
+        if CODE_TOKEN not in block.text:
+            out.append(block)
+            continue
+        for index, piece in enumerate(_CODE_TOKEN_RE.split(block.text)):
+            if index % 2:
+                out.append(codes[int(piece)])
+            elif piece.strip() and block.kind != "code":
+                out.append(Block(block.kind, " ".join(piece.split()), block.level))
+    return out
+
+
+def _walk(element, blocks: list[Block]) -> None:
+    for child in element:
+        tag = child.tag
+        if tag == "head":
+            level = (
+                int((child.get("rend") or "h2").lstrip("h") or 2) if (child.get("rend") or "").startswith("h") else 2
+            )
+            _add(blocks, "heading", strip_permalinks(_inline(child)), level)
+        elif tag == "code":
+            _add(blocks, "code", "".join(child.itertext()).strip("\n"))
+        elif tag in {"p", "quote"}:
+            if _is_code_paragraph(child):
+                _add(blocks, "code", "".join(child.itertext()).strip("\n"))
+            else:
+                _add(blocks, "text", _inline(child))
+        elif tag == "list":
+            _walk(child, blocks)
+        elif tag == "item":
+            rend = child.get("rend") or ""
+            if rend.startswith("dt"):  # an API signature or a term: kept verbatim, not prose
+                _add(blocks, "code", strip_permalinks(_inline(child)))
+            elif len(child) and all(c.tag in {"p", "list", "code", "quote", "table", "head"} for c in child):
+                _walk(child, blocks)
+            else:
+                _add(blocks, "item", _inline(child))
+        elif tag == "table":
+            rows = [" | ".join(_inline(cell) for cell in row) for row in child.iter("row")]
+            _add(blocks, "code", "\n".join(r for r in rows if r.strip()))
+        elif tag in {"div", "main", "doc", "section"}:
+            _walk(child, blocks)
+        elif tag not in {"graphic", "ref", "lb", "comments"}:
+            _add(blocks, "text", _inline(child))
+
+
+def _is_code_paragraph(element) -> bool:
+    return (
+        len(element) == 1
+        and element[0].tag == "code"
+        and not (element.text or "").strip()
+        and "\n" in "".join(element[0].itertext())
+    )
+
+
+def _inline(element) -> str:
+    """An element's text with hard line breaks joined (HTML wraps lines where the source did)."""
+    return " ".join("".join(element.itertext()).split())
