@@ -7,18 +7,16 @@ whose gold documents answer them: hit@1 (a gold document's passage ranked first)
 gold passage among the k passages kept) and facts@k (every key-fact group found in the kept passages'
 text: whether the generator is handed the answer at all).
 
-    python -m bench.retrieval_quality --split dev            # every variant on every dev split
-    python -m bench.retrieval_quality --split dev --corpus seeds --k 5 8 --seats 0 2 4
+The variant grid and its command line are in bench/retrieval_variants.py:
+
+    python -m bench.retrieval_variants --split dev            # every variant on every dev split
 
 Tune on `dev` only; `test` is for reporting (`citebot bench` prints the test split for the
-default and the two baselines).
+default, the previous default and the two baselines).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -63,7 +61,9 @@ class Variant:
     """How candidates are made (dense text, keyword fields) and fused."""
 
     name: str
-    dense: str | None = "stored"  # "stored" (what ingest embedded), "body", "title_section"; None = off
+    # "stored" (what ingest embedded: rag.store_format.chunk_embedding_text), or re-embedded here: "body",
+    # "title_body" (the title prepended: what ingest embedded before round 3), "title_section", "section_body"
+    dense: str | None = "stored"  # None = off
     keyword: str | None = "title_body"  # "title_body" (today), "body", "bm25f"; None = off
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
@@ -79,22 +79,10 @@ BASELINES = (
     Variant("vector-only", keyword=None),
 )
 # What rag.retrieval does by default (FusionConfig() and its weights), and what it did before issue 12.
-DEFAULT = Variant("citebot default: zscore d1 title_body/stored max", method=FusionMethod.zscore)
-PREVIOUS = Variant("before issue 12: rrf d0.6 title_body/stored max", dense_weight=0.6)
-
-
-def all_variants() -> list[Variant]:
-    out = list(BASELINES)
-    out += [Variant("bm25f-only", dense=None, keyword="bm25f"), Variant("vector-body-only", dense="body", keyword=None)]
-    out.append(Variant("vector-title+section-only", dense="title_section", keyword=None))
-    for method in FusionMethod:
-        for dense_weight in (0.6, 1.0):
-            for keyword in ("title_body", "bm25f"):
-                for dense in ("stored", "body", "title_section"):
-                    for aggregation in DocAggregation:
-                        name = f"{method.value} d{dense_weight:g} {keyword}/{dense} {aggregation.value}"
-                        out.append(Variant(name, dense, keyword, dense_weight, 1.0, method, aggregation))
-    return out
+DEFAULT = Variant("citebot default: minmax d1 title_body/stored max", method=FusionMethod.minmax)
+PREVIOUS = Variant(
+    "before round 3: zscore d1 title_body/title_body max", dense="title_body", method=FusionMethod.zscore
+)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -119,8 +107,12 @@ def keyword_terms(scheme: str, title: str, section: str, body: str) -> list[str]
 def dense_text(scheme: str, title: str, section: str, body: str) -> str:
     if scheme == "body":
         return body
+    if scheme == "title_body":  # llama-index's MetadataMode.EMBED text with the title as the only metadata
+        return f"{title}\n\n{body}" if title else body
     if scheme == "title_section":
         return "\n\n".join(part for part in (title, section, body) if part)
+    if scheme == "section_body":
+        return "\n\n".join(part for part in (section, body) if part)
     raise ValueError(f"unknown dense scheme {scheme!r}")
 
 
@@ -141,6 +133,7 @@ class CorpusRun:
 
     def __init__(self, spec: CorpusSpec, work_dir: Path, embedder, candidates: int = 20, log=None) -> None:
         from ingest.pipeline import ingest_paths
+        from rag.errors import IndexMismatchError
         from rag.retrieval import HybridRetriever
         from rag.store import ChromaStore
 
@@ -150,7 +143,10 @@ class CorpusRun:
         self.log = log or (lambda message: None)
         settings = Settings(_env_file=None, data_dir=work_dir / spec.name)
         t0 = time.perf_counter()
-        ingest_paths(settings, [spec.docs], progress=False, embedder=embedder)
+        try:
+            ingest_paths(settings, [spec.docs], progress=False, embedder=embedder)
+        except IndexMismatchError:  # a scratch index left by an older citebot: rebuild it
+            ingest_paths(settings, [spec.docs], progress=False, embedder=embedder, reindex=True)
         self.ingest_s = time.perf_counter() - t0
         self.store = ChromaStore(settings)
         self.retriever = HybridRetriever(self.store, embedder, settings.data_dir, refresh_s=0)
@@ -280,31 +276,6 @@ def score_variant(run: CorpusRun, cases: Sequence[Case], variant: Variant, k: in
     return Score(len(cases), hits / n, reciprocal / n, round(facts / n, 3))
 
 
-def evaluate(
-    runs: Sequence[CorpusRun], variants: Sequence[Variant], ks: Sequence[int], seats: Sequence[int]
-) -> list[dict]:
-    """One row per (variant, k, seats): each corpus's Score, and the worst corpus's hit@1 and MRR."""
-    dense = sorted({v.dense for v in variants if v.dense})
-    keyword = sorted({v.keyword for v in variants if v.keyword})
-    cases = {run.spec.name: run.cases(dense, keyword) for run in runs}
-    rows = []
-    for variant in variants:
-        for k in ks:
-            for seat in seats:
-                scores = {run.spec.name: score_variant(run, cases[run.spec.name], variant, k, seat) for run in runs}
-                rows.append(
-                    {
-                        "variant": variant.name,
-                        "k": k,
-                        "seats": seat,
-                        "corpora": {name: s.as_dict() for name, s in scores.items()},
-                        "min_hit@1": round(min(s.hit_at_1 for s in scores.values()), 3),
-                        "min_mrr": round(min(s.mrr for s in scores.values()), 3),
-                    }
-                )
-    return rows
-
-
 def score_retriever(run: CorpusRun, k: int) -> Score:
     """The real HybridRetriever.retrieve over the same questions (checks the DEFAULT variant is what runs)."""
     from rag.evaluation import missing_facts, same_document
@@ -337,68 +308,8 @@ def bench_quality(split: str, work_dir: Path, embedder, k: int = 8, log=None) ->
     for spec in specs:
         run = CorpusRun(spec, work_dir, embedder, log=log)
         variants = [DEFAULT, PREVIOUS, *BASELINES]
-        cases = run.cases({"stored"}, {"title_body"})
+        cases = run.cases({"stored", "title_body"}, {"title_body"})
         row = {v.name: score_variant(run, cases, v, k, seats_for(k)).as_dict() for v in variants}
         row["HybridRetriever.retrieve"] = score_retriever(run, k).as_dict()
         out[spec.name] = row
     return out
-
-
-def format_rows(rows: Sequence[dict], top: int | None = None) -> str:
-    if not rows:
-        return "(no rows)"
-    names = list(rows[0]["corpora"])
-    header = ["variant", "k", "seats"] + [f"{n} {m}" for n in names for m in ("hit@1", "MRR", "facts@k")]
-    lines = [" | ".join(header), " | ".join("---" for _ in header)]
-    for row in rows[:top] if top else rows:
-        cells = [row["variant"], str(row["k"]), str(row["seats"])]
-        for name in names:
-            s = row["corpora"][name]
-            cells += [f"{s['hit@1']:.3f}", f"{s['mrr']:.3f}", f"{s['facts@k']:.3f}"]
-        lines.append(" | ".join(cells))
-    return "\n".join(lines)
-
-
-def _log(message: str) -> None:
-    print(f"retrieval-quality: {message}", file=sys.stderr, flush=True)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="dev", choices=["dev", "test"])
-    parser.add_argument("--corpus", action="append", help="only these corpora (names)")
-    parser.add_argument("--k", type=int, nargs="+", default=[8])
-    parser.add_argument("--seats", type=int, nargs="+", default=[4])
-    parser.add_argument("--work-dir", type=Path, default=Path("/tmp/citebot-retrieval-quality"))
-    parser.add_argument("--sort", action="store_true", help="best worst-corpus hit@1, then MRR, first")
-    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
-    parser.add_argument("--variants", nargs="*", help="only variants whose name contains one of these")
-    parser.add_argument(
-        "--extra", nargs=3, action="append", default=[], metavar=("NAME", "DOCS", "QUESTIONS"), help="one more corpus"
-    )
-    args = parser.parse_args(argv)
-    from rag.embedding import MiniLMEmbedder
-
-    specs = [s for s in corpus_specs(args.split) if not args.corpus or s.name in args.corpus]
-    specs += [CorpusSpec(name, Path(docs), Path(questions)) for name, docs, questions in args.extra]
-    if not specs:
-        print(f"no corpus has a {args.split} question file", file=sys.stderr)
-        return 1
-    embedder = MiniLMEmbedder()
-    runs = [CorpusRun(spec, args.work_dir, embedder, log=_log) for spec in specs]
-    variants = all_variants()
-    if not any(run.has_sections for run in runs):
-        variants = [v for v in variants if v.dense != "title_section"]  # same text as "stored" then
-    if args.variants:
-        variants = [v for v in variants if any(part in v.name for part in args.variants)]
-    rows = evaluate(runs, variants, args.k, args.seats)
-    if args.sort:
-        rows.sort(key=lambda r: (-r["min_hit@1"], -r["min_mrr"]))
-    print(format_rows(rows))
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -34,6 +34,7 @@ from rag import nlp
 from rag.errors import CitebotError, IndexMismatchError, StoreUnavailableError
 from rag.settings import EmbeddingKind, Settings
 from rag.store import ChromaStore, StoredSentence
+from rag.store_format import node_embedding_text
 from rag.text import split_sentences
 
 log = logging.getLogger(__name__)
@@ -196,7 +197,7 @@ class Ingester:
                 self.store.drop()
             exists = self.store.exists()
             if exists:
-                self.store.check_id_scheme()
+                self.store.check_format()
             entries = self.store.file_entries() if exists and not reindex else {}
         with _stage(report, "read"):
             pending, refreshed = self._plan(found, entries, report)
@@ -343,15 +344,12 @@ class Ingester:
         """
         if not group:
             return
-        from llama_index.core.schema import MetadataMode
 
         nodes = [node for item in group for node in item.nodes]
         # A sentence in the chunk overlap appears twice in its document: embed it once per document
         unique = [text for item in group for text in dict.fromkeys(s.text for s in item.sentences)]
         t0 = time.perf_counter()
-        vectors = self.embedder.embed_documents(
-            [node.get_content(metadata_mode=MetadataMode.EMBED) for node in nodes] + unique
-        )
+        vectors = self.embedder.embed_documents([node_embedding_text(node) for node in nodes] + unique)
         elapsed = time.perf_counter() - t0
         report.embed_seconds += elapsed
         report.stages["embed"] = report.stages.get("embed", 0.0) + elapsed
@@ -448,7 +446,7 @@ class Ingester:
             node.excluded_embed_metadata_keys = [k for k in node.metadata if k != "title"]
             node.excluded_llm_metadata_keys = [k for k in node.metadata if k != "title"]
         if self.embedder.name.startswith("all-MiniLM"):
-            texts = [node.get_content(metadata_mode=MetadataMode.EMBED) for node in nodes]
+            texts = [node_embedding_text(node) for node in nodes]
             for index, tokens in enumerate(_count_tokens(self.embedder, texts)):
                 if tokens > MINILM_MAX_TOKENS:
                     raise CitebotError(f"chunk {index} has {tokens} word pieces, over the model's window")
@@ -484,7 +482,7 @@ class Ingester:
         """
         if not self.store.exists():
             return True
-        self.store.check_id_scheme()
+        self.store.check_format()
         found, entries = discover(paths, source_name), self.store.file_entries()
         pending, _ = self._plan(found, entries, IngestReport())
         return bool(pending) or (prune and bool(self._prune_list(found, entries)))

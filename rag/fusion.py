@@ -1,7 +1,7 @@
 """Fusion of ranked candidate lists into one passage ranking, without per-corpus tuning.
 
 Pure functions over chunk ids and scores, shared by `rag.retrieval` (what answers use) and
-`bench.retrieval_quality` (which scores every variant over the same stored chunks). A retriever's
+`bench.retrieval_variants` (which scores every variant over the same stored chunks). A retriever's
 output is a `Ranking`: chunk ids best first with their raw scores (cosine for dense, BM25 for keywords).
 
 Variants compared in the benchmark (README, "Retrieval"):
@@ -52,7 +52,7 @@ class Ranking:
 class FusionConfig:
     """The default won on the dev splits of both corpora (README "Retrieval")."""
 
-    method: FusionMethod = FusionMethod.zscore
+    method: FusionMethod = FusionMethod.minmax
     aggregation: DocAggregation = DocAggregation.max
     seats: int | None = None  # the best chunk of this many leading documents is kept; None = seats_for(k)
 

@@ -2,8 +2,9 @@
 
 Which lexical and dense evidence wins depends on the corpus (on news articles BM25 ranks the
 answering file first more often, on manual pages MiniLM does), so the default fusion needs no
-weight tuned to one corpus: each list's scores are z-scored and averaged with equal weights
-(chosen on the dev splits of two corpora, README "Retrieval"). The BM25 index is cached on disk
+weight tuned to one corpus: each list's scores are min-max normalised and averaged with equal
+weights (chosen on the dev splits of three corpora, README "Retrieval"). Dense vectors are of the
+chunk's own words (rag.store_format.chunk_embedding_text); BM25 reads the title and the chunk. The BM25 index is cached on disk
 under the data dir, keyed by the index fingerprint, and rebuilt when the chunks change.
 """
 
@@ -29,7 +30,7 @@ from rag.text import content_terms
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
-DENSE_WEIGHT = 1.0  # equal evidence: z-scored lists need no per-corpus weight (bench/retrieval_quality.py)
+DENSE_WEIGHT = 1.0  # equal evidence: normalised lists need no per-corpus weight (bench/retrieval_variants.py)
 KEYWORD_WEIGHT = 1.0
 CANDIDATES = 20  # from each retriever before fusion
 

@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     # answering
     top_k: int = Field(8, ge=1, le=50, description="Passages handed to the generator.")
     retrieval_fusion: str = Field(
-        "zscore", pattern="^(rrf|minmax|zscore)$", description="How dense and BM25 lists are fused."
+        "minmax", pattern="^(rrf|minmax|zscore)$", description="How dense and BM25 lists are fused."
     )
     rerank: str = Field(
         "none", pattern="^(none|llm)$", description="llm: an OpenAI-compatible model reorders passages."

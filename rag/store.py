@@ -12,39 +12,19 @@ import logging
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from rag.errors import IndexMismatchError, StoreUnavailableError
 from rag.settings import Settings
+from rag.store_format import EMBED_TEXT, FORMAT, format_of, mismatch_message, outdated, with_format
+from rag.store_records import SENTENCE_KEYS, StoredChunk, StoredSentence, annotation, is_connection_error
 
 log = logging.getLogger(__name__)
 
-ID_SCHEME = "path-v2"  # documents identified by resolved path (or --source name); older indexes need --reindex
 GET_PAGE = 2000  # Chroma caps one get(); page through larger collections
-SENTENCE_KEYS = frozenset({"chunk_id", "doc_id", "index"})  # our own keys of a sentence record
-
-
-@dataclass
-class StoredChunk:
-    chunk_id: str
-    text: str
-    metadata: dict[str, Any]
-    score: float = 0.0
-
-
-SENTENCE_KEYS = ("chunk_id", "doc_id", "index")  # the store's own sentence metadata; the rest is `meta`
-
-
-@dataclass
-class StoredSentence:
-    chunk_id: str
-    index: int
-    text: str
-    embedding: np.ndarray = field(repr=False)
-    meta: dict[str, str | int | float | bool] = field(default_factory=dict)  # annotations (sentence_annotator)
+__all__ = ["ChromaStore", "StoredChunk", "StoredSentence"]
 
 
 class ChromaStore:
@@ -54,6 +34,7 @@ class ChromaStore:
         self._chunks: Any = None
         self._sentences: Any = None
         self._files: Any = None
+        self._warned_format = False
 
     # -- connection ---------------------------------------------------------------------------
     @property
@@ -76,7 +57,7 @@ class ChromaStore:
         except (IndexMismatchError, StoreUnavailableError):
             raise
         except Exception as exc:
-            if _is_connection_error(exc):
+            if is_connection_error(exc):
                 self._client = self._chunks = self._sentences = self._files = None
                 raise self._unavailable(exc) from exc
             raise
@@ -106,12 +87,7 @@ class ChromaStore:
             if self._chunks is None:
                 name = self._settings.collection
                 if create:
-                    meta = {
-                        "hnsw:space": "cosine",
-                        "embedding_model": model or "",
-                        "embedding_dim": dim or 0,
-                        "id_scheme": ID_SCHEME,
-                    }
+                    meta = {"hnsw:space": "cosine", "embedding_model": model or "", "embedding_dim": dim or 0, **FORMAT}
                     self._chunks = self._client.get_or_create_collection(name, metadata=meta)
                     self._sentences = self._client.get_or_create_collection(
                         f"{name}_sentences", metadata={"hnsw:space": "cosine"}
@@ -160,26 +136,21 @@ class ChromaStore:
         """Create the collections if needed; refuse an index built with another model."""
         collection = self._collection(create=True, model=model, dim=dim)
         self.check_model(model, dim, collection)
-        self.check_id_scheme(collection)
+        self.check_format(collection)
 
-    def check_id_scheme(self, collection: Any = None) -> None:
-        """Refuse to write into an index whose documents are identified the old way (relative paths)."""
+    def check_format(self, collection: Any = None) -> None:
+        """Refuse to write into an index of an older format (rag.store_format); an empty one is upgraded."""
         collection = collection or self._collection(create=False)
         if collection is None:
             return
-        meta = collection.metadata or {}
-        if meta.get("id_scheme") == ID_SCHEME:
+        keys = outdated(collection.metadata)
+        if not keys:
             return
         with self._guard():
             if collection.count() == 0:
-                kept = {k: v for k, v in meta.items() if not k.startswith("hnsw:")}
-                collection.modify(metadata={**kept, "id_scheme": ID_SCHEME})
+                collection.modify(metadata=with_format(collection.metadata))
                 return
-        raise IndexMismatchError(
-            f"the index in {self.where} identifies documents by their path relative to the folder ingested "
-            "(an older citebot), so ingesting now could replace or duplicate documents: rebuild it once with "
-            "`citebot ingest PATH... --reindex` (give every folder you want indexed)"
-        )
+        raise IndexMismatchError(mismatch_message(self.where, keys, collection.metadata))
 
     def check_model(self, model: str, dim: int, collection: Any = None) -> None:
         collection = collection or self._collection(create=False)
@@ -191,6 +162,15 @@ class ChromaStore:
             raise IndexMismatchError(
                 f"the index was built with {built_model} ({built_dim} dimensions) but citebot is configured "
                 f"for {model} ({dim} dimensions): run `citebot ingest PATH --reindex` to rebuild it"
+            )
+        if "embed_text" in outdated(meta) and not self._warned_format:
+            self._warned_format = True  # readable (its vectors only match a little less well): say so once
+            log.warning(
+                "index_format_outdated: the index in %s embedded its chunks as %r, this citebot embeds %r; it is "
+                "readable but ranks a little worse: rebuild it once with `citebot ingest PATH... --reindex`",
+                self.where,
+                format_of(meta)["embed_text"],
+                EMBED_TEXT,
             )
 
     def exists(self) -> bool:
@@ -204,7 +184,7 @@ class ChromaStore:
                 try:
                     self._client.delete_collection(name)
                 except Exception as exc:  # missing collection: nothing to drop
-                    if _is_connection_error(exc):
+                    if is_connection_error(exc):
                         raise
             self._chunks = self._sentences = self._files = None
 
@@ -228,7 +208,7 @@ class ChromaStore:
                 embeddings=np.stack([s.embedding for s in sentences]),
                 documents=[s.text for s in sentences],
                 metadatas=[
-                    {**_annotation(s.meta), "chunk_id": s.chunk_id, "doc_id": doc_id, "index": s.index}
+                    {**annotation(s.meta), "chunk_id": s.chunk_id, "doc_id": doc_id, "index": s.index}
                     for s, doc_id in zip(sentences, doc_ids, strict=True)
                 ],
             )
@@ -383,7 +363,7 @@ class ChromaStore:
             try:
                 collection = self._client.get_collection(self._settings.collection)  # fresh metadata
             except Exception as exc:
-                if _is_connection_error(exc):
+                if is_connection_error(exc):
                     raise
                 return "missing"
             return f"{collection.count()}:{(collection.metadata or {}).get('index_version', '')}"
@@ -395,32 +375,3 @@ class ChromaStore:
         for chunk in sorted(chunks, key=lambda c: c.chunk_id):
             digest.update(f"{chunk.chunk_id}:{chunk.metadata.get('content_hash', '')}\n".encode())
         return digest.hexdigest()[:16]
-
-
-def _annotation(meta: dict) -> dict[str, str | int | float | bool]:
-    """A sentence annotator's dict as Chroma metadata: flat scalars only, our own keys never overwritten."""
-    out: dict[str, str | int | float | bool] = {}
-    for key, value in (meta or {}).items():
-        if not isinstance(key, str) or key in SENTENCE_KEYS:
-            raise ValueError(f"sentence annotation key {key!r} is reserved or not a string")
-        if not isinstance(value, str | int | float | bool):
-            raise ValueError(f"sentence annotation {key!r} must be str/int/float/bool, not {type(value).__name__}")
-        out[key] = value
-    return out
-
-
-def _is_connection_error(exc: BaseException) -> bool:
-    names = {type(e).__name__ for e in _chain(exc)}
-    text = " ".join(str(e) for e in _chain(exc)).lower()
-    markers = ("connect", "connection refused", "could not connect", "timed out", "unavailable", "remotedisconnected")
-    return bool(
-        names & {"ConnectError", "ConnectionError", "ConnectTimeout", "ReadTimeout", "RemoteProtocolError"}
-    ) or any(m in text for m in markers)
-
-
-def _chain(exc: BaseException | None) -> Iterator[BaseException]:
-    seen = 0
-    while exc is not None and seen < 10:
-        yield exc
-        exc = exc.__cause__ or exc.__context__
-        seen += 1

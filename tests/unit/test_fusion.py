@@ -21,6 +21,7 @@ from rag.fusion import (
     reciprocal_rank,
     seats_for,
 )
+from rag.settings import Settings
 
 DOCS = {"a1": "A", "a2": "A", "a3": "A", "b1": "B", "b2": "B", "c1": "C", "d1": "D"}
 
@@ -125,6 +126,7 @@ def test_rank_passages_puts_the_chunk_both_retrievers_agree_on_first():
         assert all(math.isfinite(s) for _, s in chosen)
 
 
-def test_the_default_is_zscore_over_chunks_with_the_seat_rule():
+def test_the_default_is_minmax_over_chunks_with_the_seat_rule():
     config = FusionConfig()
-    assert (config.method, config.aggregation, config.seats) == (FusionMethod.zscore, DocAggregation.max, None)
+    assert (config.method, config.aggregation, config.seats) == (FusionMethod.minmax, DocAggregation.max, None)
+    assert Settings(_env_file=None).retrieval_fusion == config.method.value  # what the engine builds from
