@@ -191,14 +191,17 @@ class Ingester:
             return
         nodes = [node for item in group for node in item.nodes]
         t0 = time.perf_counter()
-        vectors = embed_group(
-            self.embedder, nodes, [rows for item in group for rows in item.sentences], self.settings.sentence_vectors
-        )
-        elapsed = time.perf_counter() - t0
-        report.embed_seconds += elapsed
+        with stage(report, "embed"):
+            vectors = embed_group(
+                self.embedder,
+                nodes,
+                [rows for item in group for rows in item.sentences],
+                self.settings.sentence_vectors,
+            )
+        report.embed_seconds += time.perf_counter() - t0
         report.sentence_embed_seconds += vectors.sentence_seconds
+        report.sentence_embed_cpu += vectors.sentence_cpu
         report.pooled_sentences += vectors.pooled
-        report.add_stage("embed", elapsed)
         for node, vector in zip(nodes, vectors.chunks):
             node.embedding = vector.tolist()
         sentence_vectors = iter(vectors.sentences)
@@ -210,10 +213,22 @@ class Ingester:
                     sentence.record.embedding = next(sentence_vectors)
                     all_sentences.append(sentence.record)
                     doc_ids.append(item.doc.doc_id)
-        self._annotate(all_sentences, report)
-        t0 = time.perf_counter()
+        with stage(report, "entities"):
+            self._annotate(all_sentences, report)
+        with stage(report, "write"):
+            self._store_group(group, nodes, all_sentences, doc_ids)
+        report.chunks += len(nodes)
+        report.sentences += len(all_sentences)
+        for item in group:
+            if item.replaces:
+                report.updated += 1
+            else:
+                report.added += 1
+        bar.update(len(nodes))
+
+    def _store_group(self, group: list[Pending], nodes: list, sentences: list[StoredSentence], doc_ids: list) -> None:
         try:
-            self.store.add_sentences(all_sentences, doc_ids)  # before any of the group's chunks
+            self.store.add_sentences(sentences, doc_ids)  # before any of the group's chunks
             self.store.llama_vector_store().add(nodes)
             self.store.put_file_entries(
                 {item.doc.doc_id: {**item.entry, "chunk_count": len(item.nodes)} for item in group}
@@ -225,15 +240,6 @@ class Ingester:
             raise
         except Exception as exc:
             raise _write_error(self.store, exc) from exc
-        report.add_stage("write", time.perf_counter() - t0)
-        report.chunks += len(nodes)
-        report.sentences += len(all_sentences)
-        for item in group:
-            if item.replaces:
-                report.updated += 1
-            else:
-                report.added += 1
-        bar.update(len(nodes))
 
     def _annotate(self, sentences: list[StoredSentence], report: IngestReport) -> None:
         """Each distinct sentence text annotated once (overlap copies share their annotations)."""
@@ -247,9 +253,7 @@ class Ingester:
         by_text = dict(zip(unique, annotations))
         for sentence in sentences:
             sentence.meta = dict(by_text[sentence.text] or {})
-        elapsed = time.perf_counter() - t0
-        report.annotate_seconds += elapsed
-        report.add_stage("entities", elapsed)
+        report.annotate_seconds += time.perf_counter() - t0
 
     @staticmethod
     def _sentences_of_texts(texts: list[str]) -> list[str]:

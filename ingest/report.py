@@ -25,7 +25,9 @@ class IngestReport:
     seconds: float = 0.0
     embed_seconds: float = 0.0
     sentence_embed_seconds: float = 0.0  # part of embed_seconds spent on sentences embedded on their own
-    stages: dict[str, float] = field(default_factory=dict)
+    sentence_embed_cpu: float = 0.0  # the same in CPU seconds
+    stages: dict[str, float] = field(default_factory=dict)  # wall seconds per stage
+    cpu_stages: dict[str, float] = field(default_factory=dict)  # CPU seconds (all threads) per stage
     annotate_seconds: float = 0.0  # named entities of the stored sentences (spaCy)
     failures: list[str] = field(default_factory=list)
     pruned_sources: list[str] = field(default_factory=list)
@@ -51,8 +53,9 @@ class IngestReport:
         width = max(len(name) for name, _ in rows)
         return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
-    def add_stage(self, name: str, seconds: float) -> None:
+    def add_stage(self, name: str, seconds: float, cpu: float = 0.0) -> None:
         self.stages[name] = self.stages.get(name, 0.0) + seconds
+        self.cpu_stages[name] = self.cpu_stages.get(name, 0.0) + cpu
 
     def skip(self, display: str, reason: str) -> None:
         self.failed += 1
@@ -61,11 +64,11 @@ class IngestReport:
 
 @contextmanager
 def stage(report: IngestReport, name: str) -> Iterator[None]:
-    t0 = time.perf_counter()
+    t0, cpu = time.perf_counter(), time.process_time()
     try:
         yield
     finally:
-        report.add_stage(name, time.perf_counter() - t0)
+        report.add_stage(name, time.perf_counter() - t0, time.process_time() - cpu)
 
 
 def print_report(report: IngestReport) -> None:

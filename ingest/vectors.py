@@ -29,6 +29,7 @@ class GroupVectors:
     sentences: list[np.ndarray]  # one vector per ChunkSentence, in order
     pooled: int = 0  # sentences whose vector came from their chunk's pass
     sentence_seconds: float = 0.0  # wall seconds of the sentences embedded on their own
+    sentence_cpu: float = 0.0  # their CPU seconds
 
 
 def embed_group(embedder: Any, nodes: list[Any], sentences: list[list[ChunkSentence]], mode: str) -> GroupVectors:
@@ -53,9 +54,9 @@ def embed_group(embedder: Any, nodes: list[Any], sentences: list[list[ChunkSente
     out = GroupVectors(chunk_vectors, [], pooled=len(flat) - len(missing))
     if missing:
         every = [s.record.text for rows in sentences for s in rows]
-        t0 = time.perf_counter()
+        t0, cpu = time.perf_counter(), time.process_time()
         own = embedder.embed_documents([every[i] for i in missing])
-        out.sentence_seconds = time.perf_counter() - t0
+        out.sentence_seconds, out.sentence_cpu = time.perf_counter() - t0, time.process_time() - cpu
         for i, vector in zip(missing, own):
             flat[i] = vector
     out.sentences = flat  # type: ignore[assignment]
@@ -66,11 +67,11 @@ def _separate(embedder: Any, texts: list[str], sentences: list[list[ChunkSentenc
     """Chunks, then each distinct sentence text once (overlap copies share a vector), in one call."""
     unique = list(dict.fromkeys(s.record.text for rows in sentences for s in rows))
     chunk_vectors = embedder.embed_documents(texts)
-    t1 = time.perf_counter()
+    t0, cpu = time.perf_counter(), time.process_time()
     sentence_vectors = embedder.embed_documents(unique) if unique else np.zeros((0, chunk_vectors.shape[1]))
     by_text = dict(zip(unique, sentence_vectors))
     flat = [by_text[s.record.text] for rows in sentences for s in rows]
-    return GroupVectors(chunk_vectors, flat, pooled=0, sentence_seconds=time.perf_counter() - t1 if unique else 0.0)
+    return GroupVectors(chunk_vectors, flat, 0, time.perf_counter() - t0, time.process_time() - cpu)
 
 
 def _content_offset(embedded: str, content: str) -> int:

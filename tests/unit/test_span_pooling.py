@@ -127,3 +127,15 @@ def test_a_chunk_text_missing_from_its_embedded_text_falls_back_to_own_vectors(e
     assert out.pooled == len(rows[0]) and len(out.sentences) == len(rows[0]) + len(rows[1])
     own = embedder.embed_documents([s.record.text for s in rows[1]])
     assert np.min(np.sum(np.stack(out.sentences[len(rows[0]) :]) * own, axis=1)) > 0.9999
+
+
+def test_a_registry_entry_from_before_pooling_counts_as_separate() -> None:
+    from ingest.loaders import LOADER_VERSION
+    from ingest.planning import Build
+
+    old = {"loader": LOADER_VERSION, "embedding_model": "m"}  # written before sentence_vectors existed
+    assert Build("m", "separate-v1").matches(old)
+    assert not Build("m", "pooled-v1").matches(old)
+    assert Build("m", "pooled-v1").matches({**old, "sentence_vectors": "pooled-v1"})
+    assert not Build("other", "pooled-v1").matches({**old, "sentence_vectors": "pooled-v1"})
+    assert not Build("m", "pooled-v1").matches(None)
