@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -108,15 +107,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _limit_blas_threads(threads: int) -> None:
-    """OpenBLAS reads its thread count once, when numpy loads: set it before any command imports numpy.
-
-    An OPENBLAS_NUM_THREADS the user exported wins; a process that already loaded numpy keeps its pool.
-    """
-    if threads and "numpy" not in sys.modules:
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", str(threads))
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -124,7 +114,6 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "generator", None):
             settings = settings.model_copy(update={"generator": GeneratorKind(args.generator)})
         configure_logging(settings)
-        _limit_blas_threads(settings.blas_threads)
         return _dispatch(args, settings)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())

@@ -51,13 +51,6 @@ class Settings(BaseSettings):
     # models
     embedding: EmbeddingKind = Field(EmbeddingKind.minilm, description="minilm (offline) or openai.")
     openai_embedding_model: str = Field("text-embedding-3-small")
-    blas_threads: int = Field(
-        1,
-        ge=0,
-        le=64,
-        description="OpenBLAS threads (spaCy's matrix work); 1 measured ~15% fewer CPU seconds for the same "
-        "entities on 2 cores; 0 = OpenBLAS's default. Applied by the `citebot` command before numpy loads.",
-    )
     sentence_vectors: str = Field(
         "pooled",
         pattern="^(pooled|separate)$",
