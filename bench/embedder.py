@@ -175,7 +175,7 @@ def bench_cli(settings: Settings, quick: bool = False) -> dict:
     import socket
     import tempfile
 
-    from bench.http_load import _start_server, _stop
+    from bench.http_load import _rss_mb, _start_server, _stop
 
     repeats = 2 if quick else 5
     in_process = _ask_wall(_cli_env(settings), repeats)
@@ -189,6 +189,7 @@ def bench_cli(settings: Settings, quick: bool = False) -> dict:
         try:
             env = _cli_env(settings, CITEBOT_URL=f"http://127.0.0.1:{port}")
             via_server = _ask_wall(env, repeats)
+            serve_rss_mb = _rss_mb(server.pid)  # after start-up and a few answers: model, index, spaCy loaded
         finally:
             _stop(server)
     return {
@@ -196,6 +197,7 @@ def bench_cli(settings: Settings, quick: bool = False) -> dict:
         "cli_ask_via_server_wall_s": _summary(via_server),
         "cli_ask_speedup_via_server": round(statistics.median(in_process) / statistics.median(via_server), 2),
         "serve_ready_s": round(serve_ready_s, 2),
+        "serve_rss_after_load_mb": serve_rss_mb,
     }
 
 

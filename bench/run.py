@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import resource
-import shutil
 import sys
 import tempfile
 import time
@@ -24,64 +23,6 @@ QUESTIONS = ROOT / "tests" / "eval" / "questions.yaml"
 
 def _pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
-
-
-def _corpus(tmp: Path, copies: int) -> Path:
-    """The seeds, copied under distinct names so the ingest has enough work to time."""
-    corpus = tmp / "corpus"
-    corpus.mkdir()
-    for i in range(copies):
-        for file in SEEDS.glob("*.txt"):
-            shutil.copy(file, corpus / f"c{i:02d}_{file.name}")
-    return corpus
-
-
-def bench_ingest(tmp: Path, copies: int) -> dict:
-    from ingest.pipeline import Ingester
-    from rag import nlp
-    from rag.embedding import MiniLMEmbedder
-    from rag.store import ChromaStore
-
-    settings = Settings(_env_file=None, data_dir=tmp / "ingest")
-    embedder = MiniLMEmbedder()
-    corpus = _corpus(tmp, copies)
-    ingester = Ingester(settings, embedder=embedder)
-    # Process start-up is not pipeline work: load chromadb (about 1 s of imports) before the clock starts,
-    # as the model is loaded before it. The first ingest below still opens and fills a new index.
-    ChromaStore(Settings(_env_file=None, data_dir=tmp / "warm-up")).open_for_write(embedder.name, embedder.dim)
-    nlp.pipeline()
-    t0 = time.perf_counter()
-    first = ingester.run([corpus], progress=False)
-    first_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    again = ingester.run([corpus], progress=False)
-    again_s = time.perf_counter() - t0
-    assert again.chunks == 0, "unchanged re-ingest embedded something"
-
-    chunks = ChromaStore(settings).all_chunks()
-    texts = [f"{c.metadata.get('title', '')}\n\n{c.text}" for c in chunks]
-    sentences = ingester._sentences_of_texts([c.text for c in chunks])
-    t0 = time.perf_counter()
-    embedder.embed_documents(texts)
-    chunks_only_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    embedder.embed_documents(sentences)
-    sentences_s = time.perf_counter() - t0
-    n = first.chunks
-    return {
-        "ingest_files": first.files,
-        "ingest_chunks": n,
-        "ingest_seconds": round(first_s, 3),
-        "ingest_chunks_per_s": round(n / first_s, 2),
-        "embed_only_chunks_per_s": round(n / chunks_only_s, 2),
-        "embed_only_with_sentences_chunks_per_s": round(n / (chunks_only_s + sentences_s), 2),
-        "ingest_overhead_ratio": round(first_s / chunks_only_s, 3),
-        "ingest_overhead_ratio_vs_all_embedding": round(first_s / (chunks_only_s + sentences_s), 3),
-        "ingest_entity_seconds": round(first.annotate_seconds, 3),  # spaCy entities of every stored sentence
-        "ingest_entity_share": round(first.annotate_seconds / first_s, 3),
-        "reingest_seconds": round(again_s, 3),
-        "reingest_speedup": round(first_s / again_s, 1),
-    }
 
 
 def _questions() -> list[str]:
@@ -281,8 +222,10 @@ def run_bench_cli(settings: Settings, args) -> int:
     results: dict = {"quick": quick, "note": "retrieval_p50_ms_at uses synthetic random embeddings and texts"}
     with tempfile.TemporaryDirectory(prefix="citebot-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        _log("ingest ...")
-        results.update(bench_ingest(tmp, copies=2 if quick else 8))
+        _log("ingest of the PostgreSQL pages (CPU s, floor, llama-index baseline, unchanged re-ingest) ...")
+        from bench.ingest import bench_corpus_ingest
+
+        results["ingest"] = bench_corpus_ingest(tmp, baseline=not quick)
         _log("ask ...")
         ask, engine = bench_ask(tmp, repeats=1 if quick else 3)
         results.update(ask)
@@ -340,7 +283,7 @@ def _print_table(results: dict) -> None:
     width = max(len(k) for k in flat)
     for key, value in flat.items():
         print(f"{key:<{width}}  {value}")
-    for key in ("retrieval_at", "retrieval_quality_test", "http", "embedder_and_cli"):
+    for key in ("ingest", "retrieval_at", "retrieval_quality_test", "http", "embedder_and_cli"):
         if key in results:
             print(f"{key}:")
             for sub, value in results[key].items():

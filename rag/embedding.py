@@ -103,7 +103,7 @@ class MiniLMEmbedder:
         self._session = ort.InferenceSession(
             model_path, _session_options(ort, options), providers=["CPUExecutionProvider"]
         )
-        self._encoded: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._encoded: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()  # guards the encoding cache
 
     # -- word pieces ----------------------------------------------------------------------------
@@ -118,21 +118,32 @@ class MiniLMEmbedder:
 
     def _pieces(self, texts: list[str], keep: bool = False) -> list[np.ndarray]:
         """Each text's ids with [CLS]/[SEP], untruncated; cached ones are taken (and dropped) from the cache."""
-        out: list[np.ndarray | None] = [None] * len(texts)
+        return [ids for ids, _ in self._encode(texts, keep)]
+
+    def _encode(self, texts: list[str], keep: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(ids with [CLS]/[SEP], character offsets [start, end) of each id in the text) per text.
+
+        [CLS] and [SEP] get the empty offsets (0, 0). Cached encodings are taken (and, unless `keep`,
+        dropped) from the cache; new ones are kept when `keep`.
+        """
+        out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(texts)
         missing: list[int] = []
         with self._lock:
             for i, text in enumerate(texts):
-                ids = self._encoded.get(text) if keep else self._encoded.pop(text, None)
-                if ids is None:
+                found = self._encoded.get(text) if keep else self._encoded.pop(text, None)
+                if found is None:
                     missing.append(i)
                 else:
-                    out[i] = ids
+                    out[i] = found
         if missing:
             encodings = self._tokenizer.encode_batch([texts[i] for i in missing], add_special_tokens=False)
             for i, enc in zip(missing, encodings):
                 ids = np.empty(len(enc.ids) + 2, dtype=np.int64)
                 ids[0], ids[1:-1], ids[-1] = self._cls, enc.ids, self._sep
-                out[i] = ids
+                offsets = np.zeros((len(enc.ids) + 2, 2), dtype=np.int64)
+                if enc.offsets:
+                    offsets[1:-1] = enc.offsets
+                out[i] = (ids, offsets)
             if keep:
                 with self._lock:
                     for i in missing:
@@ -161,7 +172,32 @@ class MiniLMEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self._embed_ids([self._truncate(self._pieces([text])[0])])[0]
 
-    def _embed_ids(self, rows: list[np.ndarray]) -> np.ndarray:
+    def embed_with_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One model pass per text: each text's vector, and a vector for each of its character spans.
+
+        A span's vector is the mean of the text's token states over the word pieces inside the span,
+        L2-normalised: the text's own pooling restricted to the span, so it costs no second pass.
+        A span with no word piece inside the model's window (or none at all) gets the zero vector;
+        callers embed those on their own (`embed_documents`).
+        """
+        if len(spans) != len(texts):
+            raise ValueError(f"{len(spans)} span lists for {len(texts)} texts")
+        encoded = self._encode(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        span_out = [np.zeros((len(s), self.dim), dtype=np.float32) for s in spans]
+        rows = [self._truncate(ids) for ids, _ in encoded]
+        for idx in batches([len(r) for r in rows], self.options.batch_size, self.options.batch_tokens):
+            hidden, mask = self._hidden([rows[i] for i in idx])
+            out[idx] = _normalise(_masked_mean(hidden, mask))
+            for row, i in enumerate(idx):
+                offsets = encoded[i][1][: len(rows[i])]
+                span_out[i][:] = span_vectors(hidden[row, : len(rows[i])], offsets, spans[i])
+        return out, span_out
+
+    def _hidden(self, rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The model's last hidden states [rows, width, dim] for padded rows, and their attention mask."""
         width = max(len(r) for r in rows)
         ids = np.zeros((len(rows), width), dtype=np.int64)
         mask = np.zeros_like(ids)
@@ -172,10 +208,37 @@ class MiniLMEmbedder:
             ["last_hidden_state"],
             {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
         )[0]
-        weights = mask[..., None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        return hidden, mask
+
+    def _embed_ids(self, rows: list[np.ndarray]) -> np.ndarray:
+        hidden, mask = self._hidden(rows)
+        return _normalise(_masked_mean(hidden, mask))
+
+
+def _masked_mean(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    weights = mask[..., None].astype(np.float32)
+    return (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return (vectors / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+def span_vectors(states: np.ndarray, offsets: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
+    """Mean token state over each character span [lo, hi), L2-normalised; zeros for a span without tokens.
+
+    `states` [tokens, dim] and `offsets` [tokens, 2] are one text's (special tokens have empty offsets
+    and are never inside a span). A word piece belongs to a span when its characters lie inside it.
+    """
+    out = np.zeros((len(spans), states.shape[1]), dtype=np.float32)
+    starts, ends = offsets[:, 0], offsets[:, 1]
+    real = ends > starts
+    for k, (lo, hi) in enumerate(spans):
+        inside = real & (starts >= lo) & (ends <= hi)
+        if inside.any():
+            out[k] = _normalise(states[inside].mean(axis=0))
+    return out
 
 
 def batches(lengths: list[int], batch_size: int, batch_tokens: int = 0) -> list[list[int]]:

@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     # models
     embedding: EmbeddingKind = Field(EmbeddingKind.minilm, description="minilm (offline) or openai.")
     openai_embedding_model: str = Field("text-embedding-3-small")
+    sentence_vectors: str = Field(
+        "pooled",
+        pattern="^(pooled|separate)$",
+        description="pooled: each sentence's vector is pooled from its chunk's own model pass (no second "
+        "pass); separate: every sentence is embedded on its own (2x the model work). Changing it re-embeds "
+        "documents at the next ingest.",
+    )
     generator: GeneratorKind = Field(GeneratorKind.extractive, description="extractive or openai.")
     openai_model: str = Field("gpt-4.1-mini", description="Chat model for the openai generator.")
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY", "OPENAI_API_KEY"))

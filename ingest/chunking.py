@@ -1,0 +1,156 @@
+"""A loaded document -> chunks (llama-index nodes, under the model's window) and their prose sentences.
+
+`embed_text(node)` is the one place that says which text of a chunk is embedded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ingest.loaders import LoadedDocument
+from rag.errors import CitebotError
+from rag.store import StoredSentence
+from rag.text import split_sentences
+
+CHUNK_TOKENS = 230  # word pieces incl. the title line; + [CLS]/[SEP] stays under the model's 256
+CHUNK_OVERLAP = 20
+
+
+@dataclass
+class ChunkSentence:
+    """A sentence record to store, and where it stands in its chunk's text (characters [lo, hi))."""
+
+    record: StoredSentence
+    lo: int
+    hi: int
+
+
+def embed_text(node: Any) -> str:
+    """The text a chunk is embedded from: decided by rag.store_format (the index format records it)."""
+    from rag.store_format import node_embedding_text
+
+    return node_embedding_text(node)
+
+
+def node_text(node: Any) -> str:
+    """The chunk text alone (what is stored, cited and split into sentences)."""
+    from llama_index.core.schema import MetadataMode
+
+    return node.get_content(metadata_mode=MetadataMode.NONE)
+
+
+class Chunker:
+    """Cuts documents with llama-index's SentenceSplitter, counting length in the model's word pieces."""
+
+    def __init__(self, embedder: Callable[[], Any]) -> None:
+        self._embedder = embedder  # called only when something is chunked: loads the model lazily
+        self._splitter: Any = None
+        self._piece_counts: dict[str, int] = {}  # the splitter re-counts the same pieces; kept per document
+
+    @property
+    def splitter(self) -> Any:
+        if self._splitter is None:
+            from llama_index.core.node_parser import SentenceSplitter
+
+            self._splitter = SentenceSplitter(
+                chunk_size=CHUNK_TOKENS, chunk_overlap=CHUNK_OVERLAP, tokenizer=self._word_pieces
+            )
+        return self._splitter
+
+    def _word_pieces(self, text: str) -> list[int]:
+        count = self._piece_counts.get(text)
+        if count is None:
+            count = self._piece_counts[text] = max(self._embedder().count_tokens(text) - 2, 0)
+        return [0] * count
+
+    def chunk(self, doc: LoadedDocument) -> list[Any]:
+        from llama_index.core import Document
+
+        embedder = self._embedder()
+        metadata = {
+            "doc_id": doc.doc_id,
+            "source": doc.source,
+            "title": doc.title,
+            "publisher": doc.publisher or "",
+            "date": doc.date or "",
+            "url": doc.url or "",
+            "content_hash": doc.content_hash,
+            "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "embedding_model": embedder.name,
+            "key": doc.key,
+            "version_ns": time.time_ns(),
+        }
+        document = Document(
+            text=doc.text,
+            id_=doc.doc_id,
+            metadata=metadata,
+            excluded_embed_metadata_keys=[k for k in metadata if k != "title"],
+            excluded_llm_metadata_keys=[k for k in metadata if k != "title"],
+            metadata_template="{value}",
+        )
+        try:
+            nodes = self.splitter.get_nodes_from_documents([document])
+        finally:
+            self._piece_counts.clear()
+        starts = chunk_starts(doc.text, [node_text(n) for n in nodes])
+        for index, (node, start) in enumerate(zip(nodes, starts)):
+            node.id_ = f"{doc.doc_id}:{doc.content_hash[:8]}:{index:04d}"
+            node.metadata["chunk_index"] = index
+            node.metadata["chunk_count"] = len(nodes)
+            node.metadata["section"] = doc.section_at(start)
+            node.metadata["chunk_start"] = start
+            node.excluded_embed_metadata_keys = [k for k in node.metadata if k != "title"]
+            node.excluded_llm_metadata_keys = [k for k in node.metadata if k != "title"]
+        if embedder.name.startswith("all-MiniLM"):
+            self._check_window(embedder, nodes)
+        return nodes
+
+    @staticmethod
+    def _check_window(embedder: Any, nodes: list[Any]) -> None:
+        from rag.embedding import MINILM_MAX_TOKENS
+
+        texts = [embed_text(node) for node in nodes]
+        batch = getattr(embedder, "count_tokens_batch", None)
+        counts = batch(texts) if batch else [embedder.count_tokens(t) for t in texts]
+        for index, tokens in enumerate(counts):
+            if tokens > MINILM_MAX_TOKENS:
+                raise CitebotError(f"chunk {index} has {tokens} word pieces, over the model's window")
+
+
+def chunk_sentences(doc: LoadedDocument, nodes: list[Any]) -> list[ChunkSentence]:
+    """Prose sentences of each chunk: code blocks and heading lines are never sentences."""
+    out = []
+    for node in nodes:
+        text = node_text(node)
+        start = int(node.metadata.get("chunk_start", -1))
+        index = 0
+        for lo, hi in split_sentences(text):
+            if start >= 0 and doc.non_prose(start + lo, start + hi):
+                continue
+            if not text[lo:hi].strip(" `\n"):
+                continue
+            record = StoredSentence(node.node_id, index, text[lo:hi], embedding=None)  # type: ignore[arg-type]
+            out.append(ChunkSentence(record, lo, hi))
+            index += 1
+    return out
+
+
+def sentences_of_texts(texts: list[str]) -> list[str]:
+    return [text[lo:hi] for text in texts for lo, hi in split_sentences(text)]
+
+
+def chunk_starts(text: str, chunks: list[str]) -> list[int]:
+    """Where each chunk starts in the document text (chunks are in order and may overlap)."""
+    starts, pos = [], 0
+    for chunk in chunks:
+        found = text.find(chunk, pos)
+        if found < 0:
+            found = text.find(chunk)
+        starts.append(found)
+        if found >= 0:
+            pos = found + 1
+    return starts
