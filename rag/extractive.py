@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag import nlp
+from rag import nlp, shapes
 from rag.embedding import Embedder
 from rag.nlp import Annotation, Span
 from rag.passages import Draft, Passage
@@ -90,6 +90,7 @@ class Candidate:
     leans_on_previous: bool = False  # its subject is named in the sentence before it
     spans: list[Span] = field(default_factory=list)  # short answers it offers, best first
     novelty: float = 1.0
+    fits: bool = True  # holds what the question's form needs (rag.shapes.fits_sentence)
 
     @property
     def value(self) -> str | None:
@@ -215,6 +216,8 @@ class ExtractiveGenerator:
         """Whether the best sentence holds an answer, rather than only being on the question's topic."""
         if best.score < ABSTAIN_SCORE or (_restates(best.novelty, best.keyword) and not best.spans):
             return False
+        if not best.fits:
+            return False
         if query.types:
             return best.holds_wanted
         return best.holds_wanted or best.score >= UNTYPED_ABSTAIN_SCORE
@@ -270,7 +273,8 @@ class ExtractiveGenerator:
             # A sentence that continues the previous one ("Formed in 2017, this unit ...") is about what
             # that sentence names: it may take part of the pair's keyword coverage.
             windowed = sum(weight[t] for t in q_terms & (s_terms | previous_terms)) / q_weight
-            spans = answer_spans(sentence.text, query, entry.annotation, previous_terms)
+            fits = shapes.fits_sentence(query, sentence.text, previous.sentence.text if previous else "")
+            spans = answer_spans(sentence.text, query, entry.annotation, previous_terms) if fits else []
             spans.sort(key=lambda sp: -_nearness(sentence.text, sp, query) - W_SPECIFIC * _specific_value(sp))
             described = False
             if not spans and not typed and query.focus_noun and previous is not None:
@@ -289,6 +293,8 @@ class ExtractiveGenerator:
                 score += W_NEAR * _nearness(sentence.text, spans[0], query) + W_SPECIFIC * _specific_value(spans[0])
             if _restates(novelty, keyword) and not spans:  # only restates the question
                 score += RESTATEMENT_PENALTY
+            if not fits and not typed:
+                score += TYPE_MISSING
             leans_on_previous = described or (bool(previous_terms) and windowed > 2 * keyword)
             out.append(
                 Candidate(
@@ -302,6 +308,7 @@ class ExtractiveGenerator:
                     leans_on_previous,
                     spans,
                     novelty,
+                    fits,
                 )
             )
             previous_terms, previous_chunk, previous = s_terms, sentence.chunk_id, entry
@@ -443,7 +450,7 @@ def answer_spans(
             spans = [e for e in spans if e.label not in NUMERIC_LABELS or _counts_focus(text, e, query, previous_terms)]
         if query.wants is Wants.number:
             spans = [e for e in spans if e.label != "DATE" or HOW_LONG.search(query.text) or _duration(e.text)]
-        return spans
+        return [e for e in spans if shapes.fits_span(query, text, e)]
     if query.focus_noun:
         stem = _stem(query.focus_noun)
         named = [s for s in annotation.ents + annotation.chunks if stem in content_terms(s.text) and _has_name(s.text)]

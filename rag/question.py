@@ -59,7 +59,9 @@ FOCUS_TYPES: dict[str, frozenset[str]] = {
         "corporation bank employer newspaper outlet publisher authority government".split(),
         frozenset({"ORG"}),
     ),
-    **dict.fromkeys("city country nation town capital state village".split(), frozenset({"GPE"})),
+    **dict.fromkeys(
+        "city country nation town capital state village province district county".split(), frozenset({"GPE"})
+    ),
     **dict.fromkeys("region area continent river sea mountain ocean".split(), frozenset({"LOC", "GPE"})),
     **dict.fromkeys("airport building bridge stadium station venue".split(), frozenset({"FAC", "ORG"})),
     **dict.fromkeys("place location".split(), PLACES | {"ORG"}),
@@ -78,6 +80,8 @@ FOCUS_TYPES: dict[str, frozenset[str]] = {
 }
 GENERIC_PERSON = frozenset("person people man woman men women name names".split())  # a kind, not a role
 AGENT_SUFFIXES = ("er", "or", "ist", "ian", "ant", "ent")  # "driver", "director", "journalist": people
+SPEECH_VERBS = frozenset("say tell state announce add reply respond write comment remark".split())
+LIGHT_VERBS = frozenset("be have do get make take go come give put set keep let seem become".split())
 WH_TAGS = frozenset({"WDT", "WP", "WP$", "WRB"})
 COPULAS = frozenset({"is", "was", "are", "were", "'s", "’s"})
 
@@ -122,6 +126,10 @@ class Query:
         ""  # "minister" in "who is the power minister", "capacity" in "what capacity": the answer stands next to it
     )
     parts: list[Query] = field(default_factory=list)  # one Query per part of a multi-part question
+    shape: str = ""  # "age", "clock", "amount", "duration": the form a value must have (rag.shapes)
+    verb: str = ""  # "drive" in "who drove the truck": an answering sentence holds that verb
+    verb_form: str = ""  # "drove", as written in the question
+    speaker: list[str] = field(default_factory=list)  # terms of X in "what did X say": a quote of X answers
 
 
 def analyse(question: str, history: list[Turn] | None = None) -> Query:
@@ -175,6 +183,38 @@ def _type_query(query: Query, doc: Any) -> None:
     query.wants = _wants(wh, query.types)
     if wh == "how many" and focus is not None:
         query.focus = content_terms(focus.text)
+    query.shape = _shape(wh, query.focus_noun, query.types)
+    _asked_verb(query, wh_token)
+
+
+def _shape(wh: str, focus: str, types: frozenset[str]) -> str:
+    """The form the asked-for value takes beyond its entity type (checked by rag.shapes)."""
+    if wh == "how old":
+        return "age"
+    if wh in ("what", "which") and focus in ("time", "hour"):
+        return "clock"
+    if wh == "how much" and types == WH_TYPES["how much"]:
+        return "amount"
+    if wh == "how long":
+        return "duration"
+    return ""
+
+
+def _asked_verb(query: Query, wh_token: Any) -> None:
+    """ "who drove the truck": the verb; "what did the minister say": the speaker."""
+    head = wh_token.head
+    if head.pos_ != "VERB" or head.i == wh_token.i:
+        return
+    if query.wh in ("who", "whom") and wh_token.dep_ in ("nsubj", "nsubjpass", "dobj"):
+        verb = head
+        if head.lemma_ in SPEECH_VERBS:  # "who did the group say carried out ...": the reported verb
+            verb = next((c for c in head.children if c.dep_ == "ccomp" and c.pos_ == "VERB"), head)
+        if verb.lemma_.lower() not in LIGHT_VERBS:
+            query.verb, query.verb_form = verb.lemma_.lower(), verb.lower_
+    elif query.wh == "what" and wh_token.dep_ == "dobj" and head.lemma_ in SPEECH_VERBS:
+        subject = next((c for c in head.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+        if subject is not None:
+            query.speaker = content_terms(" ".join(t.text for t in subject.subtree))
 
 
 def _wh_and_focus(token: Any) -> tuple[str, Any]:
