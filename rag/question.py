@@ -208,7 +208,7 @@ def _asked_verb(query: Query, wh_token: Any) -> None:
     if query.wh in ("who", "whom") and wh_token.dep_ in ("nsubj", "nsubjpass", "dobj"):
         verb = head
         if head.lemma_ in SPEECH_VERBS:  # "who did the group say carried out ...": the reported verb
-            verb = next((c for c in head.children if c.dep_ == "ccomp" and c.pos_ == "VERB"), head)
+            verb = next((c for c in head.children if c.dep_ in ("ccomp", "xcomp") and c.pos_ == "VERB"), head)
         if verb.lemma_.lower() not in LIGHT_VERBS:
             query.verb, query.verb_form = verb.lemma_.lower(), verb.lower_
     elif query.wh == "what" and wh_token.dep_ == "dobj" and head.lemma_ in SPEECH_VERBS:
