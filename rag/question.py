@@ -66,7 +66,7 @@ FOCUS_TYPES: dict[str, frozenset[str]] = {
     **dict.fromkeys("airport building bridge stadium station venue".split(), frozenset({"FAC", "ORG"})),
     **dict.fromkeys("place location".split(), PLACES | {"ORG"}),
     **dict.fromkeys("year date day month week decade century".split(), frozenset({"DATE"})),
-    **dict.fromkeys("time hour".split(), TEMPORAL),
+    **dict.fromkeys("time hour minute second".split(), TEMPORAL),
     **dict.fromkeys("price cost amount sum budget fee salary value".split(), frozenset({"MONEY", "QUANTITY"})),
     **dict.fromkeys("percentage percent proportion rate".split(), frozenset({"PERCENT"})),
     **dict.fromkeys("number figure total count toll".split(), frozenset({"CARDINAL", "QUANTITY"})),
@@ -100,6 +100,9 @@ ORDER = re.compile(
     r"|\b(print|say|output|reply with|respond with|answer with)\s+(only\s+)?(the word|exactly|only)\b",
     re.I,
 )
+# Chat spellings the parser misreads: "whats the max" (no verb), "u" (a noun).
+CHAT_SPELLINGS = {"whats": "what's", "whos": "who's", "wheres": "where's", "hows": "how's", "u": "you"}
+CHAT_WORD = re.compile(r"\b(" + "|".join(CHAT_SPELLINGS) + r")\b", re.I)
 FOLLOW_UP = re.compile(r"\b(it|they|them|that|this|those|these|he|she|his|her|their|there)\b", re.I)
 
 
@@ -148,7 +151,7 @@ def analyse(question: str, history: list[Turn] | None = None) -> Query:
 
 
 def _analyse_text(text: str, context: str = "") -> Query:
-    doc = nlp.parse(text) if text else None
+    doc = nlp.parse(_spelled_out(text)) if text else None
     terms = content_terms(text)
     query = Query(
         original=text,
@@ -165,6 +168,11 @@ def _analyse_text(text: str, context: str = "") -> Query:
     if len(pieces) > 1:
         query.parts = [_analyse_text(piece, f"{context} {text}".strip()) for piece in pieces]
     return query
+
+
+def _spelled_out(text: str) -> str:
+    """The question as the parser reads it best: chat spellings written out (same length not needed)."""
+    return CHAT_WORD.sub(lambda m: CHAT_SPELLINGS[m.group(1).lower()], text)
 
 
 def _type_query(query: Query, doc: Any) -> None:
@@ -195,8 +203,8 @@ def _shape(wh: str, focus: str, types: frozenset[str]) -> str:
         return "clock"
     if wh == "how much" and types == WH_TYPES["how much"]:
         return "amount"
-    if wh == "how long":
-        return "duration"
+    if wh == "how long" or (wh == "how many" and types and types <= TEMPORAL):
+        return "duration"  # "how many days after ...": a span of time too
     return ""
 
 

@@ -34,6 +34,7 @@ TIME_UNITS = frozenset(
 AGE_AFTER = re.compile(r"^\W{0,2}(-?\s?years?[- ]old|-?\s?year[- ]olds?|old\b)", re.I)
 AGE_BEFORE = re.compile(r"\b(aged|age of|age)\W{0,2}$", re.I)
 AGE_INSIDE = re.compile(r"year[- ]old|years old", re.I)
+RELATIVE_WORDS = frozenset("last this next ago earlier recent previous coming past".split())
 START_BEFORE = re.compile(r"\b(since|from)\W{0,2}$", re.I)
 AMOUNT_LABELS = frozenset({"MONEY", "QUANTITY", "PERCENT"})
 SPEECH_WORDS = frozenset(
@@ -84,7 +85,9 @@ def _age(text: str, span: Span) -> bool:
 
 
 def _span_of_time(text: str) -> bool:
-    return bool(set(words(text)) & TIME_UNITS)
+    """ "40 minutes", "a month", "decades"; not "last month" or "this year" (points in time)."""
+    tokens = set(words(text))
+    return bool(tokens & TIME_UNITS) and not tokens & RELATIVE_WORDS
 
 
 def _root(word: str) -> str:

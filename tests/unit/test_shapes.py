@@ -111,3 +111,23 @@ def test_which_noun_needs_that_noun_in_the_sentence() -> None:
     # a described kind ("what grudge") and a kind word ("which kind of index") are not checked
     assert _fits("The rebels resent the projects.", "What grudge do the rebels hold?")
     assert _fits("A B-tree can be declared unique.", "Which kind of index can be declared unique?")
+
+
+def test_a_point_in_time_is_not_a_span_of_time() -> None:
+    question = "How long did the siege of the port last?"
+    assert _spans("The siege of the port lasted two weeks.", question) == ["two weeks"]
+    assert _spans("Last month the siege of the port ended.", question) == []
+
+
+def test_how_many_units_of_time_asks_for_a_span_of_time() -> None:
+    query = analyse("How many seconds does the backup take?")
+    assert query.shape == "duration" and query.types <= {"DATE", "TIME"}
+    assert _spans("The backup of one table takes about 40 seconds.", "How many seconds does the backup take?") == [
+        "about 40 seconds"
+    ]
+    assert _spans("The backup copies one table at a time.", "How many seconds does the backup take?") == []
+
+
+def test_chat_spellings_are_parsed_as_written_out() -> None:
+    query = analyse("whats the name of the spokesman who talked to the press")
+    assert (query.wh, query.focus_noun, set(query.types)) == ("name of", "spokesman", {"PERSON"})
