@@ -292,15 +292,22 @@ def _wants(wh: str, types: frozenset[str]) -> Wants:
     return Wants.any
 
 
+def _asks_yes_no(token: Any) -> bool:
+    """ "..., and does it free the space?": an auxiliary opening a clause, its subject right after."""
+    nxt = token.nbor(1) if token.i + 1 < len(token.doc) else None
+    return token.pos_ == "AUX" and nxt is not None and nxt.pos_ in ("PRON", "NOUN", "PROPN", "DET")
+
+
 def _parts(doc: Any) -> list[str]:
-    """The clauses of a multi-part question: split before a later wh-word joined by "and" or a comma."""
+    """The clauses of a multi-part question: split before a later wh-word (or an auxiliary opening a
+    yes/no clause: "and does it ...") joined by "and", a comma or a question mark."""
     cuts = []
     first_wh = next((t.i for t in doc if t.tag_ in WH_TAGS), len(doc))
     for token in doc:
-        if token.i < 2 or token.i <= first_wh or token.tag_ not in WH_TAGS:
+        if token.i < 2 or not (token.i > first_wh and token.tag_ in WH_TAGS or _asks_yes_no(token)):
             continue
         prev = doc[token.i - 1]
-        if prev.lower_ in ("and", "also", ",", ";", "but") or prev.tag_ == "CC":
+        if prev.lower_ in ("and", "also", ",", ";", "but", "?") or prev.tag_ == "CC":
             j = token.i - 1
             while j > 0 and (doc[j].is_punct or doc[j].tag_ == "CC" or doc[j].lower_ == "also"):
                 j -= 1

@@ -131,3 +131,10 @@ def test_how_many_units_of_time_asks_for_a_span_of_time() -> None:
 def test_chat_spellings_are_parsed_as_written_out() -> None:
     query = analyse("whats the name of the spokesman who talked to the press")
     assert (query.wh, query.focus_noun, set(query.types)) == ("name of", "spokesman", {"PERSON"})
+
+
+def test_a_yes_no_clause_after_and_is_a_part_of_its_own() -> None:
+    query = analyse("Which company built the dam, and is it still open?")
+    assert [p.text for p in query.parts] == ["Which company built the dam", "is it still open?"]
+    assert analyse("Did the talks fail?").parts == []
+    assert analyse("Is there a limit on how long a name can be?").parts == []
