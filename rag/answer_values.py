@@ -56,6 +56,15 @@ def norm(text: str) -> str:
     return " ".join(content_terms(text))
 
 
+def name_variants(a: str | None, b: str | None) -> bool:
+    """Two names of one thing worded differently: "Shanghai Cooperation Council" / "... Organisation"."""
+    if not (a and b):
+        return False
+    ta, tb = set(content_terms(a)), set(content_terms(b))
+    shared = ta & tb
+    return bool(shared) and ta != tb and len(shared) * 2 >= min(len(ta), len(tb)) and not (ta <= tb or tb <= ta)
+
+
 def same_value(a: Candidate, b: Candidate) -> bool:
     if a.value and b.value:
         return norm(a.value) == norm(b.value) or bool(quantities(a.value) & quantities(b.value))

@@ -32,6 +32,7 @@ from rag.answer_values import (
     as_sentence,
     counts_near,
     disagrees,
+    name_variants,
     norm,
     quantities,
     same_text,
@@ -60,6 +61,7 @@ UNTYPED_ABSTAIN_SCORE = 0.40  # the floor for questions with no expected answer 
 TYPED_RATIO = 0.75  # a sentence holding the asked-for kind may lead if it scores this share of the best
 WINDOW_SHARE = 0.8  # weight of keyword coverage counted together with the previous sentence
 CONTEXT_WEIGHT = 0.3  # a follow-up's inherited words count less than its own
+VALUE_DISAGREE_RATIO = 0.8  # another article naming the asked-for thing differently is shown down to this share
 JOIN_RATIO = 0.75  # other sentences within this share of the best score may join the answer
 MIN_GAIN = 0.15  # share of the question's weight a joining sentence must newly cover
 LIST_JOIN_RATIO = 0.85  # for "which forces ...": another sentence naming something new joins above this share
@@ -299,9 +301,14 @@ class ExtractiveGenerator:
         covered = set(content_terms(best.text))
         many = query.plural
         valued = query.wants in (Wants.number, Wants.date)
+        variant = self._name_variant(query, candidates)
+        if variant is not None:
+            chosen.append(variant)
         for other in candidates[1:]:
             if len(chosen) >= MAX_SENTENCES:
                 break
+            if other is variant:
+                continue
             if other.score < best.score * JOIN_RATIO:
                 # further down, only another article's different value of the asked kind may join:
                 # "$65bn" in one, "$60bn" in another is a disagreement the reader must see
@@ -330,6 +337,18 @@ class ExtractiveGenerator:
                 covered |= terms
         return chosen
 
+    def _name_variant(self, query: Query, candidates: list[Candidate]) -> Candidate | None:
+        """For "what summit ...": another article naming it differently ("... Council" / "... Organisation")."""
+        best = candidates[0]
+        if query.types or query.plural or not query.focus_noun or not best.value:
+            return None
+        for other in candidates[1:]:
+            if other.score < best.score * VALUE_DISAGREE_RATIO:
+                break
+            if other.passage.doc_id != best.passage.doc_id and name_variants(other.value, best.value):
+                return other
+        return None
+
     def _previous_sentence(self, cand: Candidate) -> str | None:
         for entry in self._cache.get(cand.passage.chunk_id, []):
             if entry.sentence.index == cand.index - 1:
@@ -341,6 +360,7 @@ class ExtractiveGenerator:
         parts: list[tuple[str, list[int]]] = []  # (sentence, passage numbers citing it)
         valued = query.wants in (Wants.number, Wants.date)
         disagree = valued and any(disagrees(c, chosen[:i], query) for i, c in enumerate(chosen) if i)
+        disagree = disagree or any(name_variants(c.value, chosen[0].value) for c in chosen[1:])
         for i, cand in enumerate(chosen):
             quotes.setdefault(cand.passage.n, []).append(cand.text)
             if i and valued and not disagree and same_value(cand, chosen[0]):

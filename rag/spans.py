@@ -65,9 +65,34 @@ def answer_spans(
     if query.focus_noun:
         stem = _stem(query.focus_noun)
         named = [s for s in annotation.ents + annotation.chunks if stem in content_terms(s.text) and _has_name(s.text)]
+        named += _named_by_of(text, stem, annotation)
         named += code_spans(text)  # "which function ...": in technical text the name is an identifier
         return [s for s in named if not in_question(s.text, query)]
     return []
+
+
+def _named_by_of(text: str, stem: str, annotation: Annotation) -> list[Span]:
+    """ "the summit of the Shanghai Cooperation Organisation": the name after "<noun> of" names the noun."""
+    out = []
+    for chunk in annotation.chunks:
+        if stem not in content_terms(chunk.text) or _has_name(chunk.text):
+            continue
+        rest = text[chunk.end : chunk.end + 5]
+        if not rest.startswith(" of "):
+            continue
+        after = chunk.end + 4
+        names = [s for s in annotation.ents + annotation.chunks if after <= s.start <= after + 4 and _has_name(s.text)]
+        out += [_balanced(s) for s in names[:1]]
+    return out
+
+
+def _balanced(span: Span) -> Span:
+    """ "the Shanghai Cooperation Organisation (SCO" -> "the Shanghai Cooperation Organisation"."""
+    cut = span.text.rfind("(")
+    if cut <= 0 or ")" in span.text[cut:]:
+        return span
+    text = span.text[:cut].rstrip()
+    return Span(span.start, span.start + len(text), span.label, text)
 
 
 def _inside_code(text: str, span: Span) -> bool:
