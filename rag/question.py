@@ -59,12 +59,14 @@ FOCUS_TYPES: dict[str, frozenset[str]] = {
         "corporation bank employer newspaper outlet publisher authority government".split(),
         frozenset({"ORG"}),
     ),
-    **dict.fromkeys("city country nation town capital state village".split(), frozenset({"GPE"})),
+    **dict.fromkeys(
+        "city country nation town capital state village province district county".split(), frozenset({"GPE"})
+    ),
     **dict.fromkeys("region area continent river sea mountain ocean".split(), frozenset({"LOC", "GPE"})),
     **dict.fromkeys("airport building bridge stadium station venue".split(), frozenset({"FAC", "ORG"})),
     **dict.fromkeys("place location".split(), PLACES | {"ORG"}),
     **dict.fromkeys("year date day month week decade century".split(), frozenset({"DATE"})),
-    **dict.fromkeys("time hour".split(), TEMPORAL),
+    **dict.fromkeys("time hour minute second".split(), TEMPORAL),
     **dict.fromkeys("price cost amount sum budget fee salary value".split(), frozenset({"MONEY", "QUANTITY"})),
     **dict.fromkeys("percentage percent proportion rate".split(), frozenset({"PERCENT"})),
     **dict.fromkeys("number figure total count toll".split(), frozenset({"CARDINAL", "QUANTITY"})),
@@ -78,6 +80,8 @@ FOCUS_TYPES: dict[str, frozenset[str]] = {
 }
 GENERIC_PERSON = frozenset("person people man woman men women name names".split())  # a kind, not a role
 AGENT_SUFFIXES = ("er", "or", "ist", "ian", "ant", "ent")  # "driver", "director", "journalist": people
+SPEECH_VERBS = frozenset("say tell state announce add reply respond write comment remark".split())
+LIGHT_VERBS = frozenset("be have do get make take go come give put set keep let seem become".split())
 WH_TAGS = frozenset({"WDT", "WP", "WP$", "WRB"})
 COPULAS = frozenset({"is", "was", "are", "were", "'s", "’s"})
 
@@ -96,6 +100,9 @@ ORDER = re.compile(
     r"|\b(print|say|output|reply with|respond with|answer with)\s+(only\s+)?(the word|exactly|only)\b",
     re.I,
 )
+# Chat spellings the parser misreads: "whats the max" (no verb), "u" (a noun).
+CHAT_SPELLINGS = {"whats": "what's", "whos": "who's", "wheres": "where's", "hows": "how's", "u": "you"}
+CHAT_WORD = re.compile(r"\b(" + "|".join(CHAT_SPELLINGS) + r")\b", re.I)
 FOLLOW_UP = re.compile(r"\b(it|they|them|that|this|those|these|he|she|his|her|their|there)\b", re.I)
 
 
@@ -122,6 +129,10 @@ class Query:
         ""  # "minister" in "who is the power minister", "capacity" in "what capacity": the answer stands next to it
     )
     parts: list[Query] = field(default_factory=list)  # one Query per part of a multi-part question
+    shape: str = ""  # "age", "clock", "amount", "duration": the form a value must have (rag.shapes)
+    verb: str = ""  # "drive" in "who drove the truck": an answering sentence holds that verb
+    verb_form: str = ""  # "drove", as written in the question
+    speaker: list[str] = field(default_factory=list)  # terms of X in "what did X say": a quote of X answers
 
 
 def analyse(question: str, history: list[Turn] | None = None) -> Query:
@@ -140,7 +151,7 @@ def analyse(question: str, history: list[Turn] | None = None) -> Query:
 
 
 def _analyse_text(text: str, context: str = "") -> Query:
-    doc = nlp.parse(text) if text else None
+    doc = nlp.parse(_spelled_out(text)) if text else None
     terms = content_terms(text)
     query = Query(
         original=text,
@@ -159,6 +170,11 @@ def _analyse_text(text: str, context: str = "") -> Query:
     return query
 
 
+def _spelled_out(text: str) -> str:
+    """The question as the parser reads it best: chat spellings written out (same length not needed)."""
+    return CHAT_WORD.sub(lambda m: CHAT_SPELLINGS[m.group(1).lower()], text)
+
+
 def _type_query(query: Query, doc: Any) -> None:
     wh_token = next((t for t in doc if t.tag_ in WH_TAGS), None)
     if wh_token is None:
@@ -175,6 +191,38 @@ def _type_query(query: Query, doc: Any) -> None:
     query.wants = _wants(wh, query.types)
     if wh == "how many" and focus is not None:
         query.focus = content_terms(focus.text)
+    query.shape = _shape(wh, query.focus_noun, query.types)
+    _asked_verb(query, wh_token)
+
+
+def _shape(wh: str, focus: str, types: frozenset[str]) -> str:
+    """The form the asked-for value takes beyond its entity type (checked by rag.shapes)."""
+    if wh == "how old":
+        return "age"
+    if wh in ("what", "which") and focus in ("time", "hour"):
+        return "clock"
+    if wh == "how much" and types == WH_TYPES["how much"]:
+        return "amount"
+    if wh == "how long" or (wh == "how many" and types and types <= TEMPORAL):
+        return "duration"  # "how many days after ...": a span of time too
+    return ""
+
+
+def _asked_verb(query: Query, wh_token: Any) -> None:
+    """ "who drove the truck": the verb; "what did the minister say": the speaker."""
+    head = wh_token.head
+    if head.pos_ != "VERB" or head.i == wh_token.i:
+        return
+    if query.wh in ("who", "whom") and wh_token.dep_ in ("nsubj", "nsubjpass", "dobj"):
+        verb = head
+        if head.lemma_ in SPEECH_VERBS:  # "who did the group say carried out ...": the reported verb
+            verb = next((c for c in head.children if c.dep_ in ("ccomp", "xcomp") and c.pos_ == "VERB"), head)
+        if verb.lemma_.lower() not in LIGHT_VERBS:
+            query.verb, query.verb_form = verb.lemma_.lower(), verb.lower_
+    elif query.wh == "what" and wh_token.dep_ == "dobj" and head.lemma_ in SPEECH_VERBS:
+        subject = next((c for c in head.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+        if subject is not None:
+            query.speaker = content_terms(" ".join(t.text for t in subject.subtree))
 
 
 def _wh_and_focus(token: Any) -> tuple[str, Any]:
@@ -244,15 +292,22 @@ def _wants(wh: str, types: frozenset[str]) -> Wants:
     return Wants.any
 
 
+def _asks_yes_no(token: Any) -> bool:
+    """ "..., and does it free the space?": an auxiliary opening a clause, its subject right after."""
+    nxt = token.nbor(1) if token.i + 1 < len(token.doc) else None
+    return token.pos_ == "AUX" and nxt is not None and nxt.pos_ in ("PRON", "NOUN", "PROPN", "DET")
+
+
 def _parts(doc: Any) -> list[str]:
-    """The clauses of a multi-part question: split before a later wh-word joined by "and" or a comma."""
+    """The clauses of a multi-part question: split before a later wh-word (or an auxiliary opening a
+    yes/no clause: "and does it ...") joined by "and", a comma or a question mark."""
     cuts = []
     first_wh = next((t.i for t in doc if t.tag_ in WH_TAGS), len(doc))
     for token in doc:
-        if token.i < 2 or token.i <= first_wh or token.tag_ not in WH_TAGS:
+        if token.i < 2 or not (token.i > first_wh and token.tag_ in WH_TAGS or _asks_yes_no(token)):
             continue
         prev = doc[token.i - 1]
-        if prev.lower_ in ("and", "also", ",", ";", "but") or prev.tag_ == "CC":
+        if prev.lower_ in ("and", "also", ",", ";", "but", "?") or prev.tag_ == "CC":
             j = token.i - 1
             while j > 0 and (doc[j].is_punct or doc[j].tag_ == "CC" or doc[j].lower_ == "also"):
                 j -= 1

@@ -223,3 +223,29 @@ def test_a_sentence_that_only_restates_the_question_is_not_an_answer(embedder) -
     reader, passages = _reader(embedder, docs)
     draft = reader.generate("Why was the Rivera Dam project delayed?", passages, [])
     assert draft.abstained
+
+
+def test_articles_naming_the_asked_thing_differently_are_shown_side_by_side(embedder) -> None:
+    docs = {
+        "morning": ["The storm struck just before the summit of the Northern Trade Organisation (NTO) in Vela."],
+        "evening": ["The storm struck days before ministers met in Vela for the Northern Trade Council summit."],
+    }
+    reader, passages = _reader(embedder, docs)
+    draft = reader.generate("What summit was Vela hosting when the storm struck?", passages, [])
+    assert "[1]" in draft.text and "[2]" in draft.text
+    assert "Organisation" in draft.text and "Council" in draft.text
+    assert draft.short_answer is not None and " / " in draft.short_answer
+    assert "(" not in draft.short_answer  # the name, not a cut-off "(NTO"
+
+
+def test_name_variants_share_words_but_differ() -> None:
+    from rag.answer_values import name_variants
+
+    assert name_variants("the Northern Trade Organisation", "Northern Trade Council summit")
+    assert not name_variants("Northern Trade Council", "the Northern Trade Council")  # the same name
+    assert not name_variants("Acme Corporation", "Northwind Builders")  # two different things
+
+
+def test_a_name_after_noun_of_names_the_noun() -> None:
+    sentence = "The storm struck before the long-awaited summit of the Northern Trade Organisation (NTO) in Vela."
+    assert _spans(sentence, "What summit was Vela hosting?") == ["the Northern Trade Organisation"]

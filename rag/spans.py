@@ -1,0 +1,200 @@
+"""What a sentence offers as a short answer: entities of the expected type that the question lacks.
+
+A candidate is an entity (OntoNotes label, from rag.nlp) of a type the question asks for (rag.question),
+of the asked shape (rag.shapes), not already in the question, and not part of code; vague quantities
+("thousands") and relative dates ("last month") are not specific values. For untyped "which <noun>"
+questions a name of that kind, or in technical text a code identifier, is the candidate.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag import shapes
+from rag.nlp import Annotation, Span
+from rag.question import Query, Wants
+from rag.text import content_terms, words
+
+# Specific quantities. Vague ones ("thousands of", "several", "one of the") do not answer "how many".
+NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen".split()
+    )
+    if i > 1
+} | {"twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100", "dozen": "12"}
+DURATION_WORDS = set("minutes hours days week weeks month months year years decade decades".split())
+CALENDAR_WORDS = set(
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday".split()
+)
+RELATIVE_WORDS = set("last this next ago earlier recent recently later previous".split())
+NUMERIC_LABELS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
+HOW_LONG = re.compile(r"\bhow long\b", re.I)
+CODE_SYMBOL_SHARE = 0.06  # above this share of symbols ("=", "/", "_", ">") a sentence is code, not prose
+CODE = re.compile(r"\b[A-Za-z_][\w.]*\(\)|\b[A-Za-z_]\w*=\w+|\b[a-z_]\w*\.[A-Za-z_][\w.]*[A-Za-z_]\b")
+DIGITS = re.compile(r"\d")
+YEAR = re.compile(r"\b(19|20)\d\d\b")
+RESTATEMENT_NOVELTY = 0.35  # a sentence with less than this share of new words only restates
+RESTATEMENT_NOVELTY_FULL = 0.5  # ... or with less than this share when it holds all of the question's words
+FULL_COVERAGE = 0.9
+
+
+def answer_spans(
+    text: str, query: Query, annotation: Annotation, previous_terms: frozenset[str] = frozenset()
+) -> list[Span]:
+    """The short answers a sentence offers: entities of an expected type (or, for "which <noun>", names
+    of that kind) that the question does not already contain."""
+    if query.types:
+        spans = [
+            e
+            for e in annotation.ents
+            if e.label in query.types and not in_question(e.text, query) and not _inside_code(text, e)
+        ]
+        if _is_code(text):
+            spans = []  # "ValueError" in a traceback is not an organisation
+        spans = [e for e in spans if e.label not in NUMERIC_LABELS or _specific_quantity(e.text)]
+        if query.role:  # "who is the power minister": the name stands next to the role
+            role = _stem(query.role)
+            spans = [e for e in spans if role in content_terms(text[max(0, e.start - 60) : e.end + 60])]
+        if query.focus and query.wants is Wants.number:  # "how many engineers": the count of that thing
+            spans = [e for e in spans if e.label not in NUMERIC_LABELS or _counts_focus(text, e, query, previous_terms)]
+        if query.wants is Wants.number:
+            spans = [e for e in spans if e.label != "DATE" or _counts_time(query, e)]
+        return [e for e in spans if shapes.fits_span(query, text, e)]
+    if query.focus_noun:
+        stem = _stem(query.focus_noun)
+        named = [s for s in annotation.ents + annotation.chunks if stem in content_terms(s.text) and _has_name(s.text)]
+        named += _named_by_of(text, stem, annotation)
+        named += code_spans(text)  # "which function ...": in technical text the name is an identifier
+        return [s for s in named if not in_question(s.text, query)]
+    return []
+
+
+def _named_by_of(text: str, stem: str, annotation: Annotation) -> list[Span]:
+    """ "the summit of the Shanghai Cooperation Organisation": the name after "<noun> of" names the noun."""
+    out = []
+    for chunk in annotation.chunks:
+        if stem not in content_terms(chunk.text) or _has_name(chunk.text):
+            continue
+        rest = text[chunk.end : chunk.end + 5]
+        if not rest.startswith(" of "):
+            continue
+        after = chunk.end + 4
+        names = [s for s in annotation.ents + annotation.chunks if after <= s.start <= after + 4 and _has_name(s.text)]
+        out += [_balanced(s) for s in names[:1]]
+    return out
+
+
+def _balanced(span: Span) -> Span:
+    """ "the Shanghai Cooperation Organisation (SCO" -> "the Shanghai Cooperation Organisation"."""
+    cut = span.text.rfind("(")
+    if cut <= 0 or ")" in span.text[cut:]:
+        return span
+    text = span.text[:cut].rstrip()
+    return Span(span.start, span.start + len(text), span.label, text)
+
+
+def _inside_code(text: str, span: Span) -> bool:
+    """ "Lib" in "Lib/pathlib.py" is part of a path, not a name."""
+    before = text[span.start - 1] if span.start else " "
+    after = text[span.end] if span.end < len(text) else " "
+    if any(ch in span.text for ch in '()"%/=¶<>[]{}'):
+        return True
+    return (
+        before in "/._"
+        or after in "/_("
+        or (after == "." and span.end + 1 < len(text) and text[span.end + 1].isalnum())
+    )
+
+
+def _is_code(text: str) -> bool:
+    """A code sample or traceback rather than prose: a prompt, or many symbols."""
+    if ">>>" in text or "Traceback" in text:
+        return True
+    symbols = sum(1 for ch in text if not (ch.isalnum() or ch.isspace() or ch in ".,;:'’\"“”()-"))
+    return symbols / max(len(text), 1) > CODE_SYMBOL_SHARE
+
+
+def code_spans(text: str) -> list[Span]:
+    """Identifiers written as code: `dumps()`, `frozen=True`, `tempfile.TemporaryDirectory`."""
+    return [Span(m.start(), m.end(), "CODE", m.group(0)) for m in CODE.finditer(text)]
+
+
+def holds_wanted(text: str, query: Query, annotation: Annotation, previous_terms: frozenset[str] = frozenset()) -> bool:
+    """Does the sentence hold the kind of thing the question asks for (beyond what the question says)?"""
+    return bool(answer_spans(text, query, annotation, previous_terms))
+
+
+def in_question(span: str, query: Query) -> bool:
+    """A span that adds nothing to the question: every word of it is already asked about."""
+    terms = content_terms(span)
+    asked = set(query.terms) | set(query.context_terms)
+    return not terms or all(t in asked for t in terms)
+
+
+def restates(novelty: float, keyword: float) -> bool:
+    """Few words beyond the question's, or all of the question's words and little else."""
+    return novelty < RESTATEMENT_NOVELTY or (keyword >= FULL_COVERAGE and novelty < RESTATEMENT_NOVELTY_FULL)
+
+
+def _specific_quantity(text: str) -> bool:
+    """ "1,500", "two", "$65 billion"; not "thousands", "billions of dollars" or "one of"."""
+    tokens = words(text)
+    if any(DIGITS.search(t) and not YEAR.fullmatch(t) for t in tokens):
+        return True
+    return any(t in NUMBER_WORDS for t in tokens) or (tokens == ["one"])
+
+
+def _specific_date(text: str) -> bool:
+    """ "Sunday", "March 2024", "2017", "a week"; not "last month" or "this year"."""
+    tokens = set(words(text))
+    if tokens & RELATIVE_WORDS:
+        return False
+    return bool(DIGITS.search(text)) or bool(tokens & CALENDAR_WORDS) or bool(tokens & DURATION_WORDS)
+
+
+def specific_value(span: Span) -> bool:
+    if span.label in ("DATE", "TIME"):
+        return _specific_date(span.text)
+    if span.label in NUMERIC_LABELS:
+        return _specific_quantity(span.text)
+    return True
+
+
+def _has_name(text: str) -> bool:
+    return any(w[:1].isupper() for w in text.split()[1:]) or text[:1].isupper() and len(text.split()) > 1
+
+
+def _stem(word: str) -> str:
+    terms = content_terms(word)
+    return terms[0] if terms else word
+
+
+def _counts_time(query: Query, span: Span) -> bool:
+    """A DATE answers a count only as an age ("aged 54") or a span of time ("how long", "three weeks")."""
+    return query.shape == "age" or bool(HOW_LONG.search(query.text)) or _duration(span.text)
+
+
+def _duration(text: str) -> bool:
+    return bool(set(words(text)) & DURATION_WORDS)
+
+
+def _counts_focus(text: str, span: Span, query: Query, previous_terms: frozenset[str]) -> bool:
+    """The count stands next to the counted thing ("two Chinese engineers", "1,500 people were killed"),
+    and the sentence shares at least one other word with the question (the event counted)."""
+    focus = set(query.focus)
+    stems = set(content_terms(text))
+    if not (set(query.terms) - focus) & (stems | previous_terms) and len(query.terms) > len(focus):
+        return False
+    before = content_terms(text[max(0, span.start - 30) : span.start])[-3:]
+    after = content_terms(text[span.end : span.end + 50])[:4]
+    return focus <= set(before + after + content_terms(span.text))
+
+
+def nearness(text: str, span: Span, query: Query, reach: int = 80) -> float:
+    """Share of the question's words that stand within `reach` characters of the span."""
+    if not query.terms:
+        return 0.0
+    window = set(content_terms(text[max(0, span.start - reach) : span.end + reach]))
+    return len(set(query.terms) & window) / len(set(query.terms))
