@@ -60,10 +60,11 @@ def test_span_lists_must_match_the_texts(embedder: MiniLMEmbedder) -> None:
 
 
 class _Node:
-    """The two things embed_group reads of a llama-index node."""
+    """What embed_group reads of a llama-index node: its text, its metadata, get_content."""
 
     def __init__(self, title: str, text: str) -> None:
         self.title, self.text = title, text
+        self.metadata = {"title": title, "section": ""}
 
     def get_content(self, metadata_mode=None) -> str:
         return f"{self.title}\n\n{self.text}" if metadata_mode == MetadataMode.EMBED else self.text
@@ -93,12 +94,12 @@ def test_pooled_group_uses_no_second_pass_and_matches_its_own_spans(embedder: Mi
 
     out = embed_group(Counting(), [node], [rows], "pooled")
     assert calls == [] and out.pooled == len(rows) and out.sentence_seconds == 0.0
-    offset = len("A title\n\n")
-    _, direct = embedder.embed_with_spans(
-        [node.get_content(MetadataMode.EMBED)],
-        [[(offset + s.lo, offset + s.hi) for s in rows]],
-    )
-    assert np.allclose(np.stack(out.sentences), direct[0], atol=1e-6)  # spans shifted past the title line
+    from ingest.chunking import embed_text
+
+    embedded = embed_text(node)
+    offset = embedded.index(node.text)  # 0 when the chunk's own words are embedded (rag.store_format)
+    _, direct = embedder.embed_with_spans([embedded], [[(offset + s.lo, offset + s.hi) for s in rows]])
+    assert np.allclose(np.stack(out.sentences), direct[0], atol=1e-6)  # spans shifted past any prefix
 
 
 def test_separate_mode_and_embedders_without_token_states_embed_each_sentence(embedder: MiniLMEmbedder) -> None:
@@ -117,12 +118,21 @@ def test_separate_mode_and_embedders_without_token_states_embed_each_sentence(em
 
 
 def test_a_chunk_text_missing_from_its_embedded_text_falls_back_to_own_vectors(embedder: MiniLMEmbedder) -> None:
-    class Rewritten(_Node):  # the embedded text is not title + chunk text (e.g. a retrieval change)
+    class Rewritten(_Node):  # the embedded text does not contain the stored chunk text
+        def __init__(self, title: str, text: str) -> None:
+            super().__init__(title, text)
+            self.stored = text
+            self.text = "summary only"  # what rag.store_format embeds
+
         def get_content(self, metadata_mode=None) -> str:
-            return "summary only" if metadata_mode == MetadataMode.EMBED else self.text
+            return self.stored
 
     good, odd = _Node("T", _chunk()), Rewritten("T", "The port reopened on Monday. Ships waited outside.")
-    rows = [_rows(good, "g"), _rows(odd, "o")]
+    odd_rows = [
+        ChunkSentence(StoredSentence("o", i, odd.stored[lo:hi], embedding=None), lo, hi)  # type: ignore[arg-type]
+        for i, (lo, hi) in enumerate(split_sentences(odd.stored))
+    ]
+    rows = [_rows(good, "g"), odd_rows]
     out = embed_group(embedder, [good, odd], rows, "pooled")
     assert out.pooled == len(rows[0]) and len(out.sentences) == len(rows[0]) + len(rows[1])
     own = embedder.embed_documents([s.record.text for s in rows[1]])
