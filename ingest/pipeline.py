@@ -8,8 +8,8 @@ whose files are gone.
 per document, written only after all of its chunks): ingest/planning.py. Neither the embedding model
 nor any chunk is read for them.
 
-**One model pass per token.** A chunk is embedded once; its sentences' vectors are pooled from that
-pass (ingest/vectors.py).
+**Sentence vectors** (ingest/vectors.py): embedded on their own by default, or pooled from the
+chunk's own pass with CITEBOT_SENTENCE_VECTORS=pooled.
 
 **Readers never see half a document.** Chunk ids contain the content hash, so a new version is written
 next to the old one (sentences, then chunks), then recorded in the registry, then the old version's

@@ -1,12 +1,12 @@
 """The model work of one write group: chunk vectors and sentence vectors, one model pass per token.
 
-`pooled` (the default): each chunk is embedded once and each of its sentences gets the mean of the
+`pooled`: each chunk is embedded once and each of its sentences gets the mean of the
 chunk's token states over the sentence's characters (rag.embedding.MiniLMEmbedder.embed_with_spans),
-so sentences cost no model call. Measured on the dev splits (README, Benchmarks): the same answer
-quality as `separate` at half the model work. A sentence the pass cannot cover (an embedder without
+so sentences cost no model call. Measured on the dev splits: seeds 2 questions worse, PostgreSQL 2
+better than `separate`, so it is not the default. A sentence the pass cannot cover (an embedder without
 token states, e.g. OpenAI, or a chunk text not found in its embedded text) is embedded on its own.
 
-`separate`: every distinct sentence of a document is embedded on its own, as before issue 13.
+`separate` (the default): every distinct sentence is embedded on its own, as before issue 13.
 """
 
 from __future__ import annotations

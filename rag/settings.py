@@ -51,11 +51,11 @@ class Settings(BaseSettings):
     embedding: EmbeddingKind = Field(EmbeddingKind.minilm, description="minilm (offline) or openai.")
     openai_embedding_model: str = Field("text-embedding-3-small")
     sentence_vectors: str = Field(
-        "pooled",
+        "separate",
         pattern="^(pooled|separate)$",
-        description="pooled: each sentence's vector is pooled from its chunk's own model pass (no second "
-        "pass); separate: every sentence is embedded on its own (2x the model work). Changing it re-embeds "
-        "documents at the next ingest.",
+        description="separate (default): every sentence embedded on its own; pooled: each sentence's vector "
+        "is pooled from its chunk's own model pass (half the model work; measured 2 questions worse on the "
+        "seeds dev split, 2 better on postgresql). Changing it re-embeds documents at the next ingest.",
     )
     generator: GeneratorKind = Field(GeneratorKind.extractive, description="extractive or openai.")
     openai_model: str = Field("gpt-4.1-mini", description="Chat model for the openai generator.")
