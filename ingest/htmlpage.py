@@ -17,6 +17,7 @@ CODE_TOKEN = "QQCITEBOTCODE"
 _CODE_TOKEN_RE = re.compile(CODE_TOKEN + r"(\d+)X")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _REFRESH_URL = re.compile(r"url\s*=\s*(\S+)", re.I)
+MAX_TERM_LABEL = 80  # a definition-list term up to this long leads its definition's paragraphs
 MAX_STUB_WORDS = 40  # "This page has moved to ..., click here if you are not redirected": a stub, not a page
 
 
@@ -69,6 +70,8 @@ def _prepare_html(html: str) -> tuple[str, list[Block]]:
         _merge_label(label)
     for quote in doc.xpath("//blockquote[.//pre]"):
         quote.tag = "div"
+    for table in doc.xpath("//table[count(.//tr) = 1][not(.//th)][not(.//table)]"):
+        _unwrap_layout_table(table)
     lifted: list[Block] = []
     for pre in doc.xpath("//pre"):
         code = pre.text_content().strip("\n")
@@ -81,6 +84,21 @@ def _prepare_html(html: str) -> tuple[str, list[Block]]:
         if words:
             _lift(heading, Block("heading", words, int(heading.tag[1])), lifted)
     return lxml.html.tostring(doc, encoding="unicode"), lifted
+
+
+def _unwrap_layout_table(table) -> None:
+    """A one-row table is layout (an admonition: "Note" | its text), not data: one paragraph "Note: text"."""
+    import lxml.html
+
+    cells = [" ".join(cell.text_content().split()) for cell in table.iter("td")]
+    cells = [c for c in cells if c]
+    if not cells:
+        table.drop_tree()
+        return
+    paragraph = lxml.html.Element("p")
+    paragraph.text = ": ".join(cells)
+    paragraph.tail = table.tail
+    table.getparent().replace(table, paragraph)
 
 
 def _lift(element, block: Block, lifted: list[Block]) -> None:
@@ -153,15 +171,9 @@ def _walk(element, blocks: list[Block]) -> None:
             else:
                 _add(blocks, "text", _inline(child))
         elif tag == "list":
-            _walk(child, blocks)
+            _walk_list(child, blocks)
         elif tag == "item":
-            rend = child.get("rend") or ""
-            if rend.startswith("dt"):  # an API signature or a term: kept verbatim, not prose
-                _add(blocks, "code", strip_permalinks(_inline(child)))
-            elif len(child) and all(c.tag in {"p", "list", "code", "quote", "table", "head"} for c in child):
-                _walk(child, blocks)
-            else:
-                _add(blocks, "item", _inline(child))
+            _walk_item(child, blocks)
         elif tag == "table":
             rows = [" | ".join(_inline(cell) for cell in row) for row in child.iter("row")]
             _add(blocks, "code", "\n".join(r for r in rows if r.strip()))
@@ -169,6 +181,56 @@ def _walk(element, blocks: list[Block]) -> None:
             _walk(child, blocks)
         elif tag not in {"graphic", "ref", "lb", "comments"}:
             _add(blocks, "text", _inline(child))
+
+
+def _walk_list(element, blocks: list[Block]) -> None:
+    """A list; in a definition list, short terms ("-k, --keep-index") lead each paragraph they define.
+
+    The definition's sentences would otherwise never name what they describe, so a question about
+    the option could not be answered (or cited) from them. Signatures and long terms stay code.
+    """
+    terms: list[str] = []
+    for item in element:
+        if item.tag == "item" and (item.get("rend") or "").startswith("dt"):
+            terms.append(strip_permalinks(_inline(item)))
+            continue
+        label = _term_label(terms)
+        if label is None:
+            for term in terms:
+                _add(blocks, "code", term)
+        start = len(blocks)
+        if item.tag == "item":
+            _walk_item(item, blocks)
+        else:
+            _walk([item], blocks)
+        if label is not None:
+            _lead_with(blocks, start, label)
+        terms = []
+    for term in terms:
+        _add(blocks, "code", term)
+
+
+def _walk_item(item, blocks: list[Block]) -> None:
+    if (item.get("rend") or "").startswith("dt"):  # an API signature or a term: kept verbatim, not prose
+        _add(blocks, "code", strip_permalinks(_inline(item)))
+    elif len(item) and all(c.tag in {"p", "list", "code", "quote", "table", "head"} for c in item):
+        _walk(item, blocks)
+    else:
+        _add(blocks, "item", _inline(item))
+
+
+def _term_label(terms: list[str]) -> str | None:
+    label = ", ".join(t for t in terms if t)
+    if not label or len(label) > MAX_TERM_LABEL or "(" in label:
+        return None
+    return label
+
+
+def _lead_with(blocks: list[Block], start: int, label: str) -> None:
+    for index in range(start, len(blocks)):
+        block = blocks[index]
+        if block.kind in {"text", "item"} and not block.text.startswith(label):
+            blocks[index] = Block(block.kind, f"{label}: {block.text}", block.level)
 
 
 def _is_code_paragraph(element) -> bool:

@@ -135,3 +135,47 @@ def test_over_long_title_is_shortened_not_fatal(tmp_path: Path) -> None:
     path.write_text("# " + "Very long heading words " * 200 + "\n\nThe body is one short sentence.", encoding="utf-8")
     doc = load_file(path, tmp_path)
     assert len(doc.title) <= 201 and doc.title.endswith("…")
+
+
+GIT_CORPUS = Path(__file__).resolve().parents[1] / "eval" / "corpora" / "git" / "pages"
+
+
+def test_definition_terms_lead_the_paragraphs_they_define(tmp_path: Path) -> None:
+    page = tmp_path / "opts.html"
+    page.write_text(
+        "<html><head><title>tool options</title></head><body><main><h1>tool</h1>"
+        "<p>The tool copies files between two folders and reports what changed on the way.</p>"
+        "<dl><dt>-k</dt><dt>--keep-going</dt><dd><p>Only valid for copy.</p>"
+        "<p>Errors are reported at the end instead of stopping the run.</p></dd>"
+        "<dt>open(path, mode='r')</dt><dd><p>Opens the file and returns a stream object.</p></dd></dl>"
+        "</main></body></html>",
+        encoding="utf-8",
+    )
+    text = load_file(page, tmp_path).text
+    assert "-k, --keep-going: Errors are reported at the end instead of stopping the run." in text
+    assert "-k, --keep-going: Only valid for copy." in text
+    assert "```\nopen(path, mode='r')\n```" in text  # a signature stays verbatim code, not a lead-in
+    assert "open(path, mode='r'): Opens" not in text
+
+
+def test_a_one_row_layout_table_is_prose_and_a_data_table_stays_a_table(tmp_path: Path) -> None:
+    page = tmp_path / "note.html"
+    page.write_text(
+        "<html><head><title>helper</title></head><body><main><h1>helper</h1>"
+        "<p>This helper keeps your passwords for later use by other programs on the same machine.</p>"
+        "<table><tr><td><div>Note</div></td><td>The passwords are stored unencrypted on disk.</td></tr></table>"
+        "<table><tr><th>name</th><th>size</th></tr><tr><td>a</td><td>1</td></tr><tr><td>b</td><td>2</td></tr></table>"
+        "</main></body></html>",
+        encoding="utf-8",
+    )
+    text = load_file(page, tmp_path).text
+    assert "Note: The passwords are stored unencrypted on disk." in text
+    assert "```" in text.split("unencrypted on disk.")[1]  # the data table is still kept as a table block
+
+
+@pytest.mark.skipif(not GIT_CORPUS.is_dir(), reason="git eval corpus not present")
+def test_git_manual_option_and_note_text_is_prose() -> None:
+    stash = load_file(GIT_CORPUS / "git-stash.html", GIT_CORPUS).text
+    assert "--keep-index, --no-keep-index: All changes already added to the index are left intact." in stash
+    store = load_file(GIT_CORPUS / "git-credential-store.html", GIT_CORPUS).text
+    assert "Note: Using this helper will store your passwords unencrypted on disk" in store
