@@ -143,7 +143,9 @@ class ExtractiveGenerator:
             shorts.append(draft.short_answer or "see the quote")
         if not answered:
             return Draft(text="", abstained=True)
-        return Draft(text=" ".join(texts), quotes=quotes, short_answer="; ".join(shorts))
+        # a short answer only when some part has one ("see the quote; see the quote" tells a reader nothing)
+        short = "; ".join(shorts) if any(s not in {"see the quote", "not found"} for s in shorts) else None
+        return Draft(text=" ".join(texts), quotes=quotes, short_answer=short)
 
     def _contradicts(self, premise: str, passages: list[Passage]) -> Candidate | None:
         """The best sentence that gives a different figure for what the premise counts, if any."""
