@@ -55,7 +55,7 @@ def _prepare_html(html: str) -> tuple[str, list[Block]]:
     import lxml.html
 
     try:
-        doc = lxml.html.document_fromstring(html)  # XHTML with an XML declaration: refused, see README
+        doc = lxml.html.document_fromstring(html)  # XHTML with an XML declaration is refused (see report)
     except (ValueError, lxml.etree.ParserError):
         return html, []
     _refuse_stub(doc)
