@@ -15,7 +15,6 @@ from ingest.formats import add_block as _add
 
 CODE_TOKEN = "QQCITEBOTCODE"
 _CODE_TOKEN_RE = re.compile(CODE_TOKEN + r"(\d+)X")
-_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _REFRESH_URL = re.compile(r"url\s*=\s*(\S+)", re.I)
 MAX_TERM_LABEL = 80  # a definition-list term up to this long leads its definition's paragraphs
 MAX_STUB_WORDS = 40  # "This page has moved to ..., click here if you are not redirected": a stub, not a page
@@ -56,8 +55,8 @@ def _prepare_html(html: str) -> tuple[str, list[Block]]:
     """Drop permalink anchors; swap code blocks and headings for placeholders (see _lift)."""
     import lxml.html
 
-    try:  # lxml refuses a str that keeps its XML declaration (XHTML pages: PostgreSQL, DocBook manuals)
-        doc = lxml.html.document_fromstring(_XML_DECLARATION.sub("", html, count=1))
+    try:
+        doc = lxml.html.document_fromstring(html)  # XHTML with an XML declaration is refused (see report)
     except (ValueError, lxml.etree.ParserError):
         return html, []
     _refuse_stub(doc)

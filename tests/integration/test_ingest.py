@@ -324,8 +324,9 @@ def test_kill_9_mid_ingest_then_resume_matches_a_clean_ingest(
     corpus.mkdir()
     for copy in range(COPIES):
         for name in KILL_SEEDS:
-            # trailing newlines make each copy's bytes differ (identical bytes are indexed once), same clean text
-            (corpus / f"copy{copy:02d}_{name}").write_bytes((SEEDS / name).read_bytes() + b"\n" * (copy + 1))
+            # trailing newlines make each copy's bytes differ (identical bytes are one document), the text not
+            text = (SEEDS / name).read_text(encoding="utf-8")
+            (corpus / f"copy{copy:02d}_{name}").write_text(text + "\n" * (copy + 1))
     files = COPIES * len(KILL_SEEDS)
     data_dir = tmp_path / "data"
 
