@@ -174,8 +174,12 @@ def _walk(element, blocks: list[Block]) -> None:
         elif tag == "item":
             _walk_item(child, blocks)
         elif tag == "table":
-            rows = [" | ".join(_inline(cell) for cell in row) for row in child.iter("row")]
-            _add(blocks, "code", "\n".join(r for r in rows if r.strip()))
+            rows = [[_inline(cell) for cell in row] for row in child.iter("row")]
+            rows = [row for row in rows if any(row)]
+            if len(rows) == 1:  # one row is layout (an admonition: "Note" | its text), not data
+                _add(blocks, "text", ": ".join(c for c in rows[0] if c))
+            else:
+                _add(blocks, "code", "\n".join(" | ".join(row) for row in rows))
         elif tag in {"div", "main", "doc", "section"}:
             _walk(child, blocks)
         elif tag not in {"graphic", "ref", "lb", "comments"}:
