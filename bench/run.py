@@ -99,7 +99,6 @@ def bench_retrieval_scale(tmp: Path, sizes: list[int], queries: int = 50) -> dic
         settings = Settings(_env_file=None, data_dir=tmp / f"scale-{size}", collection=f"scale{size}")
         store = ChromaStore(settings)
         store.open_for_write(embedder.name, embedder.dim)
-        collection = store._collection(create=False)
         batch = 5000
         t0 = time.perf_counter()
         for start in range(0, size, batch):
@@ -107,11 +106,11 @@ def bench_retrieval_scale(tmp: Path, sizes: list[int], queries: int = 50) -> dic
             vectors = rng.normal(size=(n, embedder.dim)).astype(np.float32)
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             words = rng.choice(len(vocabulary), size=(n, 60))
-            collection.add(
-                ids=[f"s{start + i}" for i in range(n)],
-                embeddings=vectors,
-                documents=[" ".join(vocabulary[w] for w in row) for row in words],
-                metadatas=[
+            store.add_chunk_vectors(
+                [f"s{start + i}" for i in range(n)],
+                vectors,
+                [" ".join(vocabulary[w] for w in row) for row in words],
+                [
                     {
                         "doc_id": f"d{(start + i) // 10}",
                         "source": "synthetic",

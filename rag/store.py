@@ -213,6 +213,14 @@ class ChromaStore:
                 ],
             )
 
+    def add_chunk_vectors(
+        self, ids: Sequence[str], embeddings: np.ndarray, texts: Sequence[str], metadatas: Sequence[dict]
+    ) -> None:
+        """Write chunks with ready vectors (bulk loads such as the bench's synthetic 100k index)."""
+        with self._guard():
+            self._chunks.add(ids=list(ids), embeddings=embeddings, documents=list(texts), metadatas=list(metadatas))
+        self.mark_changed()
+
     def delete_document(self, doc_id: str) -> int:
         """Remove a document: its file entry first (so it is re-ingested if interrupted), then its chunks.
 
