@@ -226,7 +226,7 @@ def answer_blocks(
 
     tail: list[Block] = [_footer(answer), feedback_actions(answer_id, share=share)]
     if answer.abstained or not answer.citations:
-        # the engine's own abstention sentence ("I could not find this in the articles.") when it has one
+        # the engine's own abstention sentence ("I could not find this in the documents.") when it has one
         statement = _clip(answer.answer.strip(), 1000) or ABSTAIN_TEXT
         body: list[Block] = [_mrkdwn(f":mag: *{escape(statement)}*")]
         nearest = nearest_source_lines(answer)

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NOT_FOUND = "I could not find this in the articles."
+NOT_FOUND = "I could not find this in the documents."
 NOT_A_QUESTION = "I can only answer questions about the articles; I found no question about them in your message."
 UNVERIFIED_HEADING = "Not verified (no passage states this):"
 MAX_HISTORY_TURNS = 6

@@ -61,7 +61,7 @@ class ServiceMetrics:
         )
         self.abstentions = Counter(
             "citebot_abstentions_total",
-            "Answers that declined (nothing found in the articles).",
+            "Answers that declined (nothing found in the documents).",
             registry=self.registry,
         )
         self.degraded = Counter(

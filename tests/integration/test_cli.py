@@ -65,5 +65,5 @@ def test_ask_text_and_interactive_prompt(tmp_path: Path, seeded_settings: Settin
     proc = citebot("ask", data_dir=seeded_settings.data_dir, cwd=tmp_path, stdin=session)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("Sources:") == 1  # the answered question
-    assert "I could not find this in the articles." in proc.stdout  # the unanswerable one
+    assert "I could not find this in the documents." in proc.stdout  # the unanswerable one
     assert "Nearest sources:" in proc.stdout

@@ -91,7 +91,7 @@ def test_interactive_prompt_via_the_service(tmp_path: Path, service: str) -> Non
     proc = citebot("ask", env=env, cwd=tmp_path, stdin=session)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("Sources:") == 1
-    assert "I could not find this in the articles." in proc.stdout
+    assert "I could not find this in the documents." in proc.stdout
 
 
 def test_the_first_server_key_is_used_when_no_client_key_is_set(tmp_path: Path, service: str) -> None:

@@ -87,8 +87,8 @@ def test_abstention_says_so_and_lists_nearest_sources():
     nearest = [b for b in bl if b["type"] == "section" and "nearest sources" in b["text"]["text"]][0]
     assert nearest["text"]["text"].count("•") == blocks.NEAREST_SOURCES
     assert not any(b["type"] == "section" and b["text"]["text"].startswith("*[") for b in bl)
-    text, bl = blocks.answer_blocks(_answer("I could not find this in the articles.", abstained=True), "aid")
-    assert text == "I could not find this in the articles." and "could not find" in bl[0]["text"]["text"]
+    text, bl = blocks.answer_blocks(_answer("I could not find this in the documents.", abstained=True), "aid")
+    assert text == "I could not find this in the documents." and "could not find" in bl[0]["text"]["text"]
 
 
 def test_long_answer_is_split_within_limits():
