@@ -69,8 +69,6 @@ def _prepare_html(html: str) -> tuple[str, list[Block]]:
         _merge_label(label)
     for quote in doc.xpath("//blockquote[.//pre]"):
         quote.tag = "div"
-    for table in doc.xpath("//table[count(.//tr) = 1][not(.//th)][not(.//table)]"):
-        _unwrap_layout_table(table)
     lifted: list[Block] = []
     for pre in doc.xpath("//pre"):
         code = pre.text_content().strip("\n")
@@ -83,21 +81,6 @@ def _prepare_html(html: str) -> tuple[str, list[Block]]:
         if words:
             _lift(heading, Block("heading", words, int(heading.tag[1])), lifted)
     return lxml.html.tostring(doc, encoding="unicode"), lifted
-
-
-def _unwrap_layout_table(table) -> None:
-    """A one-row table is layout (an admonition: "Note" | its text), not data: one paragraph "Note: text"."""
-    import lxml.html
-
-    cells = [" ".join(cell.text_content().split()) for cell in table.iter("td")]
-    cells = [c for c in cells if c]
-    if not cells:
-        table.drop_tree()
-        return
-    paragraph = lxml.html.Element("p")
-    paragraph.text = ": ".join(cells)
-    paragraph.tail = table.tail
-    table.getparent().replace(table, paragraph)
 
 
 def _lift(element, block: Block, lifted: list[Block]) -> None:
