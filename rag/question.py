@@ -84,6 +84,14 @@ SPEECH_VERBS = frozenset("say tell state announce add reply respond write commen
 LIGHT_VERBS = frozenset("be have do get make take go come give put set keep let seem become".split())
 WH_TAGS = frozenset({"WDT", "WP", "WP$", "WRB"})
 COPULAS = frozenset({"is", "was", "are", "were", "'s", "’s"})
+# Nouns naming a kind of thing written as code in technical text: "which *option*", "what *setting*".
+CODE_KINDS = frozenset(
+    "command commands option options flag flags setting settings clause clauses keyword keywords program programs "
+    "tool tools utility utilities function functions method methods strategy strategies variable variables "
+    "parameter parameters argument arguments config configuration switch switches subcommand subcommands "
+    "syntax statement statements file files directory folder path helper".split()
+)
+USE_VERBS = frozenset("use run type call pass set invoke".split())  # "what do i *use* to restore ..."
 
 # Sentences of a question that try to steer the bot rather than ask about the documents.
 INJECTION = re.compile(
@@ -133,6 +141,9 @@ class Query:
     verb: str = ""  # "drive" in "who drove the truck": an answering sentence holds that verb
     verb_form: str = ""  # "drove", as written in the question
     speaker: list[str] = field(default_factory=list)  # terms of X in "what did X say": a quote of X answers
+    asks_code: bool = (
+        False  # "how do i ...", "which option ...": a command, option or setting answers (rag.code_tokens)
+    )
 
 
 def analyse(question: str, history: list[Turn] | None = None) -> Query:
@@ -192,7 +203,20 @@ def _type_query(query: Query, doc: Any) -> None:
     if wh == "how many" and focus is not None:
         query.focus = content_terms(focus.text)
     query.shape = _shape(wh, query.focus_noun, query.types)
+    query.asks_code = _asks_code(wh, query.focus_noun, query.types, wh_token)
     _asked_verb(query, wh_token)
+
+
+def _asks_code(wh: str, focus: str, types: frozenset[str], wh_token: Any) -> bool:
+    """A question a command, option, setting or keyword answers: "how do i ...", "which option ...",
+    "what do i use to ..."."""
+    if types:
+        return False
+    if wh == "how":
+        return True
+    if wh in ("what", "which") and focus in CODE_KINDS:
+        return True
+    return wh == "what" and wh_token.head.lemma_.lower() in USE_VERBS
 
 
 def _shape(wh: str, focus: str, types: frozenset[str]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from rag import shapes
+from rag.code_tokens import code_tokens, is_path, new_to
 from rag.nlp import Annotation, Span
 from rag.question import Query, Wants
 from rag.text import content_terms, words
@@ -61,14 +62,20 @@ def answer_spans(
             spans = [e for e in spans if e.label not in NUMERIC_LABELS or _counts_focus(text, e, query, previous_terms)]
         if query.wants is Wants.number:
             spans = [e for e in spans if e.label != "DATE" or _counts_time(query, e)]
-        return [e for e in spans if shapes.fits_span(query, text, e)]
+        spans = [e for e in spans if shapes.fits_span(query, text, e)]
+        if query.wh == "where":  # "where does it write ...": a path is a place in a file system
+            spans += [t for t in code_tokens(text) if is_path(t.text) and new_to(query.text, t)]
+        return spans
+    named: list[Span] = []
     if query.focus_noun:
         stem = _stem(query.focus_noun)
         named = [s for s in annotation.ents + annotation.chunks if stem in content_terms(s.text) and _has_name(s.text)]
         named += _named_by_of(text, stem, annotation)
         named += code_spans(text)  # "which function ...": in technical text the name is an identifier
-        return [s for s in named if not in_question(s.text, query)]
-    return []
+        named = [s for s in named if not in_question(s.text, query)]
+    if query.asks_code:  # "which option ...", "how do i ...": a command, option or keyword not asked about
+        named += [t for t in code_tokens(text) if new_to(query.text, t) and not any(t.start == s.start for s in named)]
+    return named
 
 
 def _named_by_of(text: str, stem: str, annotation: Annotation) -> list[Span]:
@@ -119,6 +126,11 @@ def _is_code(text: str) -> bool:
 def code_spans(text: str) -> list[Span]:
     """Identifiers written as code: `dumps()`, `frozen=True`, `tempfile.TemporaryDirectory`."""
     return [Span(m.start(), m.end(), "CODE", m.group(0)) for m in CODE.finditer(text)]
+
+
+def announces(text: str) -> bool:
+    """ "This is a convenient shortcut for:", "... using the following command:": what follows answers."""
+    return text.rstrip(" .").endswith(":")
 
 
 def holds_wanted(text: str, query: Query, annotation: Annotation, previous_terms: frozenset[str] = frozenset()) -> bool:
