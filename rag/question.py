@@ -41,7 +41,7 @@ WH_TYPES: dict[str, frozenset[str]] = {
     "where": PLACES | {"ORG"},
     "how many": frozenset({"CARDINAL", "QUANTITY"}),
     "how much": NUMERIC,
-    "how long": TEMPORAL | {"QUANTITY"},
+    "how long": TEMPORAL | {"QUANTITY", "CARDINAL"},  # a bare number counts with a unit next to it (rag.shapes)
     "how old": frozenset({"DATE", "CARDINAL"}),
     "how soon": TEMPORAL,
     "how often": TEMPORAL,

@@ -35,6 +35,7 @@ HOW_LONG = re.compile(r"\bhow long\b", re.I)
 CODE_SYMBOL_SHARE = 0.06  # above this share of symbols ("=", "/", "_", ">") a sentence is code, not prose
 CODE = re.compile(r"\b[A-Za-z_][\w.]*\(\)|\b[A-Za-z_]\w*=\w+|\b[a-z_]\w*\.[A-Za-z_][\w.]*[A-Za-z_]\b")
 DIGITS = re.compile(r"\d")
+BARE_NUMBER = re.compile(r"(?<![\w.,-])\d[\d,]*(?:\.\d+)?(?![\w.,-]*\w)")
 YEAR = re.compile(r"\b(19|20)\d\d\b")
 RESTATEMENT_NOVELTY = 0.35  # a sentence with less than this share of new words only restates
 RESTATEMENT_NOVELTY_FULL = 0.5  # ... or with less than this share when it holds all of the question's words
@@ -47,10 +48,9 @@ def answer_spans(
     """The short answers a sentence offers: entities of an expected type (or, for "which <noun>", names
     of that kind) that the question does not already contain."""
     if query.types:
+        ents = annotation.ents + (_bare_numbers(text, annotation.ents) if "CARDINAL" in query.types else ())
         spans = [
-            e
-            for e in annotation.ents
-            if e.label in query.types and not in_question(e.text, query) and not _inside_code(text, e)
+            e for e in ents if e.label in query.types and not in_question(e.text, query) and not _inside_code(text, e)
         ]
         if _is_code(text):
             spans = []  # "ValueError" in a traceback is not an organisation
@@ -76,6 +76,15 @@ def answer_spans(
     if query.asks_code:  # "which option ...", "how do i ...": a command, option or keyword not asked about
         named += [t for t in code_tokens(text) if new_to(query.text, t) and not any(t.start == s.start for s in named)]
     return named
+
+
+def _bare_numbers(text: str, ents: tuple[Span, ...]) -> tuple[Span, ...]:
+    """Numbers the entity recogniser left unlabelled ("(default: 900)"), as counts."""
+    return tuple(
+        Span(m.start(), m.end(), "CARDINAL", m.group(0))
+        for m in BARE_NUMBER.finditer(text)
+        if not any(e.start <= m.start() < e.end for e in ents)
+    )
 
 
 def _named_by_of(text: str, stem: str, annotation: Annotation) -> list[Span]:

@@ -133,3 +133,26 @@ def test_the_sentence_naming_the_command_leads(embedder) -> None:
     assert draft.short_answer == "zip_unpack"
     assert draft.text.startswith("Archives made with widget pack -Z should be unpacked with the zip_unpack utility.")
     assert "differ" not in draft.text  # two commands are two things, not two spellings of one name
+
+
+# -- "how long" beyond spans of time ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("sentence", "question", "expected"),
+    [
+        ("--wait <seconds>: Number of seconds to keep the lock (default: 300).", "how long is the lock kept", ["300"]),
+        ("Widget names are limited to 31 bytes in length.", "how long can a widget name be?", ["31"]),
+        ("They waited 40 minutes.", "how long did they wait", ["40 minutes"]),
+        # a count after a point in time is not a span of time, nor is a count of things in a prose sentence
+        ("Last month, two engineers lost their lives.", "How long had the engineers been away?", []),
+        ("Three towns share the reservoir.", "how long is the reservoir?", []),
+    ],
+)
+def test_how_long_takes_a_number_with_its_unit(sentence: str, question: str, expected: list[str]) -> None:
+    assert _spans(sentence, question) == expected
+
+
+def test_a_number_the_recogniser_missed_is_still_a_count() -> None:
+    sentence = "--timeout <seconds>: Number of seconds to cache credentials (default: 900)."
+    assert not [e for e in nlp.annotations_of(sentence).ents if e.text == "900"]  # spaCy's small model misses it
+    assert _spans(sentence, "how long are credentials cached") == ["900"]
+    assert _spans("Version v1.0.4 and build 2.7.1-rc are old.", "how long is a build kept?") == []
