@@ -148,7 +148,7 @@ def same_text(a: str, b: str) -> bool:
 
 def as_sentence(text: str) -> str:
     text = text.strip()
-    return text if text.endswith((".", "!", "?", "”", '"', "’")) else text + "."
+    return text if text.endswith((".", "!", "?", "”", '"', "’", ":")) else text + "."
 
 
 def as_clause(question: str) -> str:

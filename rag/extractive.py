@@ -247,11 +247,13 @@ class ExtractiveGenerator:
             fits = shapes.fits_sentence(query, sentence.text, previous.sentence.text if previous else "")
             spans = answer_spans(sentence.text, query, entry.annotation, previous_terms) if fits else []
             spans.sort(key=lambda sp: -nearness(sentence.text, sp, query) - W_SPECIFIC * specific_value(sp))
-            described, follows = False, None
-            if not spans and fits and nxt is not None and announces(sentence.text):
-                # "... using the following command:": the value stands in the sentence it introduces
-                spans = answer_spans(nxt.sentence.text, query, nxt.annotation, s_terms)
-                follows = nxt.sentence.text if spans else None
+            described, follows, near_text = False, None, sentence.text
+            if fits and nxt is not None and announces(sentence.text):
+                # "... using the following command:": the sentence it introduces is quoted with it, and
+                # what the question asks for stands there
+                follows = nxt.sentence.text
+                announced = answer_spans(follows, query, nxt.annotation, s_terms)
+                spans, near_text = (announced, follows) if announced else (spans, sentence.text)
             if not spans and not typed and query.focus_noun and previous is not None:
                 # reference docs: the signature line before ("json.dumps(obj, ...)") names what this describes
                 spans = [sp for sp in code_spans(previous.sentence.text) if not in_question(sp.text, query)][:1]
@@ -265,7 +267,6 @@ class ExtractiveGenerator:
             elif spans:
                 score += TYPE_BONUS / 2
             if spans and not described:
-                near_text = follows or sentence.text
                 score += W_NEAR * nearness(near_text, spans[0], query) + W_SPECIFIC * specific_value(spans[0])
             if restates(novelty, keyword) and not spans:  # only restates the question
                 score += RESTATEMENT_PENALTY

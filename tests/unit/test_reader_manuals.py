@@ -156,3 +156,18 @@ def test_a_number_the_recogniser_missed_is_still_a_count() -> None:
     assert not [e for e in nlp.annotations_of(sentence).ents if e.text == "900"]  # spaCy's small model misses it
     assert _spans(sentence, "how long are credentials cached") == ["900"]
     assert _spans("Version v1.0.4 and build 2.7.1-rc are old.", "how long is a build kept?") == []
+
+
+def test_an_announcing_sentence_with_a_name_of_its_own_still_brings_the_command(embedder) -> None:
+    docs = {
+        "widgets": [
+            "Widgets hold settings for one project.",
+            "To make a new widget, in this example named foo, you use the following command:",
+            "$ widget make foo",
+        ]
+    }
+    reader, passages = _reader(embedder, docs)
+    draft = reader.generate("what command makes a new widget?", passages, [])
+    assert draft.short_answer == "widget make foo"
+    assert "$ widget make foo" in draft.quotes[1]
+    assert ":." not in draft.text  # a sentence ending in a colon is not given a full stop
