@@ -43,7 +43,7 @@ from rag.nlp import Annotation
 from rag.passages import Draft, Passage
 from rag.question import Query, Wants, analyse, looks_like_instruction
 from rag.schemas import Turn
-from rag.spans import announces, answer_spans, code_spans, in_question, nearness, restates, specific_value
+from rag.spans import announces, answer_spans, code_spans, in_question, nearness, polar, restates, specific_value
 from rag.store import StoredSentence
 from rag.text import content_terms, content_terms_aligned, words
 
@@ -51,6 +51,7 @@ __all__ = ["ExtractiveGenerator", "answer_spans", "stated_premise"]
 
 W_COSINE, W_KEYWORD, W_PRIOR = 0.55, 0.45, 0.05  # meaning, keyword coverage, retrieval rank
 W_NEAR = 0.10  # the candidate stands near the question's words
+W_POLAR = 0.08  # yes/no questions: the sentence holds a negation, restriction or condition
 W_SPECIFIC = 0.05  # a date or figure that names its value ("Sunday") rather than relates it ("last month")
 TYPE_BONUS, TYPE_MISSING = 0.12, -0.15  # holds / lacks what the question asks for
 RESTATEMENT_PENALTY = -0.15  # a sentence that only repeats the question's words
@@ -268,6 +269,8 @@ class ExtractiveGenerator:
                 score += TYPE_BONUS / 2
             if spans and not described:
                 score += W_NEAR * nearness(near_text, spans[0], query) + W_SPECIFIC * specific_value(spans[0])
+            if query.yes_no and polar(sentence.text):
+                score += W_POLAR
             if restates(novelty, keyword) and not spans:  # only restates the question
                 score += RESTATEMENT_PENALTY
             if not fits and not typed:

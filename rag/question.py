@@ -141,6 +141,7 @@ class Query:
     verb: str = ""  # "drive" in "who drove the truck": an answering sentence holds that verb
     verb_form: str = ""  # "drove", as written in the question
     speaker: list[str] = field(default_factory=list)  # terms of X in "what did X say": a quote of X answers
+    yes_no: bool = False  # "can i ...", "is md5 still ok": the answer says no, or on which condition
     asks_code: bool = (
         False  # "how do i ...", "which option ...": a command, option or setting answers (rag.code_tokens)
     )
@@ -189,6 +190,8 @@ def _spelled_out(text: str) -> str:
 def _type_query(query: Query, doc: Any) -> None:
     wh_token = next((t for t in doc if t.tag_ in WH_TAGS), None)
     if wh_token is None:
+        first = next((t for t in doc if not t.is_punct), None)
+        query.yes_no = first is not None and (first.pos_ == "AUX" or first.tag_ == "MD")
         return
     wh, focus = _wh_and_focus(wh_token)
     query.wh = wh

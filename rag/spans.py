@@ -37,6 +37,8 @@ CODE = re.compile(r"\b[A-Za-z_][\w.]*\(\)|\b[A-Za-z_]\w*=\w+|\b[a-z_]\w*\.[A-Za-
 DIGITS = re.compile(r"\d")
 BARE_NUMBER = re.compile(r"(?<![\w.,-])\d[\d,]*(?:\.\d+)?(?![\w.,-]*\w)")
 YEAR = re.compile(r"\b(19|20)\d\d\b")
+# What answers a yes/no question beyond the topic: a negation, a restriction or a condition.
+POLAR = re.compile(r"\b(?:not|no|never|cannot|only|neither|nor|without|must|unless|except)\b|n[’']t\b", re.I)
 RESTATEMENT_NOVELTY = 0.35  # a sentence with less than this share of new words only restates
 RESTATEMENT_NOVELTY_FULL = 0.5  # ... or with less than this share when it holds all of the question's words
 FULL_COVERAGE = 0.9
@@ -135,6 +137,11 @@ def _is_code(text: str) -> bool:
 def code_spans(text: str) -> list[Span]:
     """Identifiers written as code: `dumps()`, `frozen=True`, `tempfile.TemporaryDirectory`."""
     return [Span(m.start(), m.end(), "CODE", m.group(0)) for m in CODE.finditer(text)]
+
+
+def polar(text: str) -> bool:
+    """ "MD5 is no longer considered secure", "only stored columns": a sentence that can say no."""
+    return bool(POLAR.search(text))
 
 
 def announces(text: str) -> bool:

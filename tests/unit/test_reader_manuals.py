@@ -171,3 +171,32 @@ def test_an_announcing_sentence_with_a_name_of_its_own_still_brings_the_command(
     assert draft.short_answer == "widget make foo"
     assert "$ widget make foo" in draft.quotes[1]
     assert ":." not in draft.text  # a sentence ending in a colon is not given a full stop
+
+
+# -- yes/no questions ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "yes_no"),
+    [
+        ("can I make a round widget?", True),
+        ("is the blue method still ok to use?", True),
+        ("does the store encrypt anything", True),
+        ("which widget is round?", False),
+        ("shortcut to go back?", False),
+    ],
+)
+def test_yes_no_questions_are_recognised(question: str, yes_no: bool) -> None:
+    assert analyse(question).yes_no is yes_no
+
+
+def test_a_yes_no_question_is_answered_by_the_sentence_that_can_say_no(embedder) -> None:
+    docs = {
+        "widgets": [
+            "Round widgets and square widgets can both be made with a tool.",
+            "This tool currently makes only square widgets.",
+            "Widgets are made in the workshop.",
+        ]
+    }
+    reader, passages = _reader(embedder, docs)
+    draft = reader.generate("can I make a round widget with this tool?", passages, [])
+    assert not draft.abstained
+    assert draft.text.startswith("This tool currently makes only square widgets.")
