@@ -271,6 +271,8 @@ def _wh_and_focus(token: Any) -> tuple[str, Any]:
         while j + 1 < len(token.doc) and token.doc[j + 1].pos_ == "NOUN":
             j += 1
         return word, token.doc[j]
+    if word in ("which", "what") and _misparsed_compound(token):
+        return word, token.nbor(2)  # "which merge strategy ...", with "merge" read as a verb
     if word in ("who", "what") and token.dep_ in ("attr", "nsubj") and token.head.lower_ in COPULAS:
         # "Who is the power minister?", "What is the name of the group?": the noun the copula links
         head = token.head
@@ -281,6 +283,19 @@ def _wh_and_focus(token: Any) -> tuple[str, Any]:
                     return "name of", inner[0] if inner else child
                 return word, child
     return word, None
+
+
+def _misparsed_compound(token: Any) -> bool:
+    """ "which merge strategy": a base-form word the tagger took for a verb, then the noun it modifies."""
+    if token.i + 2 >= len(token.doc):
+        return False
+    first, second = token.nbor(1), token.nbor(2)
+    return (
+        first.tag_ in ("VB", "VBP", "JJ", "NN")
+        and first.pos_ != "AUX"
+        and second.pos_ == "NOUN"
+        and second.tag_ == "NN"
+    )
 
 
 def _types(wh: str, focus: str) -> frozenset[str]:

@@ -64,6 +64,8 @@ def test_paths_are_places() -> None:
         ("how many workers died?", False),
         ("which company built the dam?", False),
         ("what did the minister say?", False),
+        ("which merge strategy does it use by default", True),  # "merge" is tagged a verb: the noun after it
+        ("what caused damage to the dam?", False),
     ],
 )
 def test_questions_that_a_command_or_option_answers(question: str, asks: bool) -> None:
@@ -200,3 +202,8 @@ def test_a_yes_no_question_is_answered_by_the_sentence_that_can_say_no(embedder)
     draft = reader.generate("can I make a round widget with this tool?", passages, [])
     assert not draft.abstained
     assert draft.text.startswith("This tool currently makes only square widgets.")
+
+
+def test_the_focus_noun_after_a_word_tagged_as_a_verb() -> None:
+    assert analyse("which merge strategy does git use out of the box").focus_noun == "strategy"
+    assert analyse("what caused damage to the dam?").focus_noun == ""
