@@ -206,6 +206,8 @@ def _type_query(query: Query, doc: Any) -> None:
     if wh == "how many" and focus is not None:
         query.focus = content_terms(focus.text)
     query.shape = _shape(wh, query.focus_noun, query.types)
+    if query.shape == "clock" and focus is not None and "day" in {t.lower_ for t in focus.subtree}:
+        query.shape = "daytime"  # "what time of day": a part of the day ("Sunday night") answers too
     query.asks_code = _asks_code(wh, query.focus_noun, query.types, wh_token)
     _asked_verb(query, wh_token)
 

@@ -207,3 +207,13 @@ def test_a_yes_no_question_is_answered_by_the_sentence_that_can_say_no(embedder)
 def test_the_focus_noun_after_a_word_tagged_as_a_verb() -> None:
     assert analyse("which merge strategy does git use out of the box").focus_noun == "strategy"
     assert analyse("what caused damage to the dam?").focus_noun == ""
+
+
+# -- "what time": a clock time; "what time of day": a part of the day --------------------------------
+def test_what_time_needs_a_clock_time_but_time_of_day_takes_a_part_of_the_day() -> None:
+    sentence = "The bridge closed on Sunday night."
+    assert analyse("what time exactly did the bridge close, like what hour").shape == "clock"
+    assert _spans(sentence, "what time exactly did the bridge close, like what hour") == []
+    assert analyse("what time of day did the bridge close").shape == "daytime"
+    assert _spans(sentence, "what time of day did the bridge close") == ["Sunday night"]
+    assert _spans("The bridge closed at 9:15 pm.", "what time did the bridge close?") == ["9:15 pm"]
