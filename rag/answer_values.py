@@ -32,10 +32,16 @@ class Candidate:
     spans: list[Span] = field(default_factory=list)  # short answers it offers, best first
     novelty: float = 1.0
     fits: bool = True  # holds what the question's form needs (rag.shapes.fits_sentence)
+    follows: str | None = None  # the sentence it announces ("... the following command:"), quoted after it
 
     @property
     def value(self) -> str | None:
         return self.spans[0].text if self.spans else None
+
+    @property
+    def name(self) -> str | None:
+        """The value when it is a name: two commands that share a word are two things, not two spellings."""
+        return self.value if self.spans and self.spans[0].label != "CODE" else None
 
 
 def short_answer(chosen: list[Candidate], query: Query, disagree: bool) -> str | None:
@@ -142,7 +148,7 @@ def same_text(a: str, b: str) -> bool:
 
 def as_sentence(text: str) -> str:
     text = text.strip()
-    return text if text.endswith((".", "!", "?", "”", '"', "’")) else text + "."
+    return text if text.endswith((".", "!", "?", "”", '"', "’", ":")) else text + "."
 
 
 def as_clause(question: str) -> str:

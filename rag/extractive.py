@@ -27,25 +27,23 @@ import numpy as np
 from rag import nlp, shapes
 from rag.answer_values import (
     Candidate,
-    amounts,
     as_clause,
     as_sentence,
     counts_near,
     disagrees,
     name_variants,
-    norm,
     quantities,
-    same_text,
     same_value,
     short_answer,
     stated_premise,
 )
+from rag.combine import combine
 from rag.embedding import Embedder
 from rag.nlp import Annotation
 from rag.passages import Draft, Passage
 from rag.question import Query, Wants, analyse, looks_like_instruction
 from rag.schemas import Turn
-from rag.spans import answer_spans, code_spans, in_question, nearness, restates, specific_value
+from rag.spans import announces, answer_spans, code_spans, in_question, nearness, polar, restates, specific_value
 from rag.store import StoredSentence
 from rag.text import content_terms, content_terms_aligned, words
 
@@ -53,6 +51,7 @@ __all__ = ["ExtractiveGenerator", "answer_spans", "stated_premise"]
 
 W_COSINE, W_KEYWORD, W_PRIOR = 0.55, 0.45, 0.05  # meaning, keyword coverage, retrieval rank
 W_NEAR = 0.10  # the candidate stands near the question's words
+W_POLAR = 0.08  # yes/no questions: the sentence holds a negation, restriction or condition
 W_SPECIFIC = 0.05  # a date or figure that names its value ("Sunday") rather than relates it ("last month")
 TYPE_BONUS, TYPE_MISSING = 0.12, -0.15  # holds / lacks what the question asks for
 RESTATEMENT_PENALTY = -0.15  # a sentence that only repeats the question's words
@@ -61,12 +60,6 @@ UNTYPED_ABSTAIN_SCORE = 0.40  # the floor for questions with no expected answer 
 TYPED_RATIO = 0.75  # a sentence holding the asked-for kind may lead if it scores this share of the best
 WINDOW_SHARE = 0.8  # weight of keyword coverage counted together with the previous sentence
 CONTEXT_WEIGHT = 0.3  # a follow-up's inherited words count less than its own
-VALUE_DISAGREE_RATIO = 0.8  # another article naming the asked-for thing differently is shown down to this share
-JOIN_RATIO = 0.75  # other sentences within this share of the best score may join the answer
-MIN_GAIN = 0.15  # share of the question's weight a joining sentence must newly cover
-LIST_JOIN_RATIO = 0.85  # for "which forces ...": another sentence naming something new joins above this share
-DISAGREE_RATIO = 0.5  # another article's different amount is shown down to this share of the best score
-MAX_SENTENCES = 3
 SENTENCE_CACHE_CHUNKS = 20_000
 NOT_SAID = "The articles do not say {what}"
 
@@ -178,7 +171,7 @@ class ExtractiveGenerator:
         candidates = self._candidates(query, vector, passages)
         if not candidates:
             return []
-        if query.types or query.focus_noun:
+        if query.types or query.focus_noun or query.asks_code:
             # the best sentence that holds what was asked for (a date for "when", ...) leads, if it is
             # nearly as relevant as the best sentence overall
             floor = candidates[0].score * TYPED_RATIO
@@ -186,7 +179,7 @@ class ExtractiveGenerator:
             candidates = typed + [c for c in candidates if c not in typed]
         if not self._answers(query, candidates[0]):
             return []
-        return self._combine(query, candidates)
+        return combine(query, candidates, self.idf)
 
     def _answers(self, query: Query, best: Candidate) -> bool:
         """Whether the best sentence holds an answer, rather than only being on the question's topic."""
@@ -238,7 +231,10 @@ class ExtractiveGenerator:
         out = []
         previous_terms: frozenset[str] = frozenset()
         previous_chunk, previous = None, None
-        for entry, cosine in zip(entries, cosines):
+        following = [
+            nxt if nxt.sentence.chunk_id == e.sentence.chunk_id else None for e, nxt in zip(entries, entries[1:])
+        ] + [None]
+        for entry, cosine, nxt in zip(entries, cosines, following):
             sentence, s_terms = entry.sentence, entry.terms
             if sentence.chunk_id != previous_chunk:
                 previous_terms, previous = frozenset(), None
@@ -252,7 +248,13 @@ class ExtractiveGenerator:
             fits = shapes.fits_sentence(query, sentence.text, previous.sentence.text if previous else "")
             spans = answer_spans(sentence.text, query, entry.annotation, previous_terms) if fits else []
             spans.sort(key=lambda sp: -nearness(sentence.text, sp, query) - W_SPECIFIC * specific_value(sp))
-            described = False
+            described, follows, near_text = False, None, sentence.text
+            if fits and nxt is not None and announces(sentence.text):
+                # "... using the following command:": the sentence it introduces is quoted with it, and
+                # what the question asks for stands there
+                follows = nxt.sentence.text
+                announced = answer_spans(follows, query, nxt.annotation, s_terms)
+                spans, near_text = (announced, follows) if announced else (spans, sentence.text)
             if not spans and not typed and query.focus_noun and previous is not None:
                 # reference docs: the signature line before ("json.dumps(obj, ...)") names what this describes
                 spans = [sp for sp in code_spans(previous.sentence.text) if not in_question(sp.text, query)][:1]
@@ -266,7 +268,9 @@ class ExtractiveGenerator:
             elif spans:
                 score += TYPE_BONUS / 2
             if spans and not described:
-                score += W_NEAR * nearness(sentence.text, spans[0], query) + W_SPECIFIC * specific_value(spans[0])
+                score += W_NEAR * nearness(near_text, spans[0], query) + W_SPECIFIC * specific_value(spans[0])
+            if query.yes_no and polar(sentence.text):
+                score += W_POLAR
             if restates(novelty, keyword) and not spans:  # only restates the question
                 score += RESTATEMENT_PENALTY
             if not fits and not typed:
@@ -285,71 +289,12 @@ class ExtractiveGenerator:
                     spans,
                     novelty,
                     fits,
+                    follows,
                 )
             )
             previous_terms, previous_chunk, previous = s_terms, sentence.chunk_id, entry
         out.sort(key=lambda c: (-c.score, c.passage.n, c.index))
         return out
-
-    def _combine(self, query: Query, candidates: list[Candidate]) -> list[Candidate]:
-        """The best sentence, plus sentences from other documents that add to or contradict it.
-
-        A sentence joins when it scores close to the best and either covers question words the chosen
-        sentences miss, or, for a figure or date, gives one of its own (a disagreement to show, or an
-        agreement to cite twice), or, for a plural question, names something new of the asked kind.
-        """
-        best = candidates[0]
-        chosen = [best]
-        covered = set(content_terms(best.text))
-        many = query.plural
-        valued = query.wants in (Wants.number, Wants.date)
-        variant = self._name_variant(query, candidates)
-        if variant is not None:
-            chosen.append(variant)
-        for other in candidates[1:]:
-            if len(chosen) >= MAX_SENTENCES:
-                break
-            if other is variant:
-                continue
-            if other.score < best.score * JOIN_RATIO:
-                # further down, only another article's different value of the asked kind may join:
-                # "$65bn" in one, "$60bn" in another is a disagreement the reader must see
-                if valued and other.score >= best.score * DISAGREE_RATIO and disagrees(other, chosen, query):
-                    chosen.append(other)
-                continue
-            if not many and any(other.passage.doc_id == c.passage.doc_id for c in chosen):
-                continue
-            if any(same_text(other.text, c.text) for c in chosen):
-                continue
-            terms = set(content_terms(other.text))
-            adds_words = sum(self.idf(t) for t in (set(query.terms) & terms) - covered) >= MIN_GAIN * sum(
-                self.idf(t) for t in query.terms
-            )
-            gives_figure = valued and other.holds_wanted and specific_value(other.spans[0])
-            if gives_figure and query.wants is Wants.number and amounts(best.text):
-                gives_figure = bool(amounts(best.text).keys() & amounts(other.text).keys())  # same kind of amount
-            named = {norm(s.text) for c in chosen for s in c.spans}
-            new_names = (
-                many
-                and other.score >= best.score * LIST_JOIN_RATIO
-                and bool({norm(s.text) for s in other.spans} - named)
-            )
-            if adds_words or gives_figure or new_names:
-                chosen.append(other)
-                covered |= terms
-        return chosen
-
-    def _name_variant(self, query: Query, candidates: list[Candidate]) -> Candidate | None:
-        """For "what summit ...": another article naming it differently ("... Council" / "... Organisation")."""
-        best = candidates[0]
-        if query.types or query.plural or not query.focus_noun or not best.value:
-            return None
-        for other in candidates[1:]:
-            if other.score < best.score * VALUE_DISAGREE_RATIO:
-                break
-            if other.passage.doc_id != best.passage.doc_id and name_variants(other.value, best.value):
-                return other
-        return None
 
     def _previous_sentence(self, cand: Candidate) -> str | None:
         for entry in self._cache.get(cand.passage.chunk_id, []):
@@ -362,7 +307,7 @@ class ExtractiveGenerator:
         parts: list[tuple[str, list[int]]] = []  # (sentence, passage numbers citing it)
         valued = query.wants in (Wants.number, Wants.date)
         disagree = valued and any(disagrees(c, chosen[:i], query) for i, c in enumerate(chosen) if i)
-        disagree = disagree or any(name_variants(c.value, chosen[0].value) for c in chosen[1:])
+        disagree = disagree or any(name_variants(c.name, chosen[0].name) for c in chosen[1:])
         for i, cand in enumerate(chosen):
             quotes.setdefault(cand.passage.n, []).append(cand.text)
             if i and valued and not disagree and same_value(cand, chosen[0]):
@@ -380,6 +325,9 @@ class ExtractiveGenerator:
                 # which source says what is carried by the [n] marker; titles stay out of the claim text
                 sentence = f"{'One article says' if i == 0 else 'Another says'}: {sentence}"
             parts.append((sentence, [cand.passage.n]))
+            if cand.follows and all(cand.follows != c.text for c in chosen):
+                quotes[cand.passage.n].append(cand.follows)
+                parts.append((cand.follows, [cand.passage.n]))
         prefix = "The articles differ on this. " if disagree else ""
         text = " ".join(f"{as_sentence(sentence)} {''.join(f'[{n}]' for n in ns)}" for sentence, ns in parts)
         return Draft(text=prefix + text, quotes=quotes, short_answer=short_answer(chosen, query, disagree))

@@ -41,7 +41,7 @@ WH_TYPES: dict[str, frozenset[str]] = {
     "where": PLACES | {"ORG"},
     "how many": frozenset({"CARDINAL", "QUANTITY"}),
     "how much": NUMERIC,
-    "how long": TEMPORAL | {"QUANTITY"},
+    "how long": TEMPORAL | {"QUANTITY", "CARDINAL"},  # a bare number counts with a unit next to it (rag.shapes)
     "how old": frozenset({"DATE", "CARDINAL"}),
     "how soon": TEMPORAL,
     "how often": TEMPORAL,
@@ -84,6 +84,14 @@ SPEECH_VERBS = frozenset("say tell state announce add reply respond write commen
 LIGHT_VERBS = frozenset("be have do get make take go come give put set keep let seem become".split())
 WH_TAGS = frozenset({"WDT", "WP", "WP$", "WRB"})
 COPULAS = frozenset({"is", "was", "are", "were", "'s", "’s"})
+# Nouns naming a kind of thing written as code in technical text: "which *option*", "what *setting*".
+CODE_KINDS = frozenset(
+    "command commands option options flag flags setting settings clause clauses keyword keywords program programs "
+    "tool tools utility utilities function functions method methods strategy strategies variable variables "
+    "parameter parameters argument arguments config configuration switch switches subcommand subcommands "
+    "syntax statement statements file files directory folder path helper".split()
+)
+USE_VERBS = frozenset("use run type call pass set invoke".split())  # "what do i *use* to restore ..."
 
 # Sentences of a question that try to steer the bot rather than ask about the documents.
 INJECTION = re.compile(
@@ -133,6 +141,10 @@ class Query:
     verb: str = ""  # "drive" in "who drove the truck": an answering sentence holds that verb
     verb_form: str = ""  # "drove", as written in the question
     speaker: list[str] = field(default_factory=list)  # terms of X in "what did X say": a quote of X answers
+    yes_no: bool = False  # "can i ...", "is md5 still ok": the answer says no, or on which condition
+    asks_code: bool = (
+        False  # "how do i ...", "which option ...": a command, option or setting answers (rag.code_tokens)
+    )
 
 
 def analyse(question: str, history: list[Turn] | None = None) -> Query:
@@ -178,6 +190,8 @@ def _spelled_out(text: str) -> str:
 def _type_query(query: Query, doc: Any) -> None:
     wh_token = next((t for t in doc if t.tag_ in WH_TAGS), None)
     if wh_token is None:
+        first = next((t for t in doc if not t.is_punct), None)
+        query.yes_no = first is not None and (first.pos_ == "AUX" or first.tag_ == "MD")
         return
     wh, focus = _wh_and_focus(wh_token)
     query.wh = wh
@@ -192,7 +206,22 @@ def _type_query(query: Query, doc: Any) -> None:
     if wh == "how many" and focus is not None:
         query.focus = content_terms(focus.text)
     query.shape = _shape(wh, query.focus_noun, query.types)
+    if query.shape == "clock" and focus is not None and "day" in {t.lower_ for t in focus.subtree}:
+        query.shape = "daytime"  # "what time of day": a part of the day ("Sunday night") answers too
+    query.asks_code = _asks_code(wh, query.focus_noun, query.types, wh_token)
     _asked_verb(query, wh_token)
+
+
+def _asks_code(wh: str, focus: str, types: frozenset[str], wh_token: Any) -> bool:
+    """A question a command, option, setting or keyword answers: "how do i ...", "which option ...",
+    "what do i use to ..."."""
+    if types:
+        return False
+    if wh == "how":
+        return True
+    if wh in ("what", "which") and focus in CODE_KINDS:
+        return True
+    return wh == "what" and wh_token.head.lemma_.lower() in USE_VERBS
 
 
 def _shape(wh: str, focus: str, types: frozenset[str]) -> str:
@@ -244,6 +273,8 @@ def _wh_and_focus(token: Any) -> tuple[str, Any]:
         while j + 1 < len(token.doc) and token.doc[j + 1].pos_ == "NOUN":
             j += 1
         return word, token.doc[j]
+    if word in ("which", "what") and _misparsed_compound(token):
+        return word, token.nbor(2)  # "which merge strategy ...", with "merge" read as a verb
     if word in ("who", "what") and token.dep_ in ("attr", "nsubj") and token.head.lower_ in COPULAS:
         # "Who is the power minister?", "What is the name of the group?": the noun the copula links
         head = token.head
@@ -254,6 +285,19 @@ def _wh_and_focus(token: Any) -> tuple[str, Any]:
                     return "name of", inner[0] if inner else child
                 return word, child
     return word, None
+
+
+def _misparsed_compound(token: Any) -> bool:
+    """ "which merge strategy": a base-form word the tagger took for a verb, then the noun it modifies."""
+    if token.i + 2 >= len(token.doc):
+        return False
+    first, second = token.nbor(1), token.nbor(2)
+    return (
+        first.tag_ in ("VB", "VBP", "JJ", "NN")
+        and first.pos_ != "AUX"
+        and second.pos_ == "NOUN"
+        and second.tag_ == "NN"
+    )
 
 
 def _types(wh: str, focus: str) -> frozenset[str]:

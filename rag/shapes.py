@@ -5,7 +5,8 @@ cover, so the nearest sentence is always on topic. These checks, derived from th
 (rag.question sets `Query.shape`, `Query.verb`, `Query.speaker`), refuse a sentence or a value that
 has the wrong shape:
   "how old"              an age: a number or date next to "old", "aged", "-year-old"
-  "what time"            a time of day (TIME), not a span of time ("90 seconds")
+  "what time"            a clock time (TIME with a figure, "noon"), not "Sunday night" or "90 seconds"
+  "what time of day"     a time of day (TIME), not a span of time
   "how much"             an amount with its unit: MONEY, QUANTITY, PERCENT (not a bare "one")
   "how long"             a span of time ("40 minutes", "a month") or its start ("since 2013")
   "who <verb>"           the sentence holds that verb (any form: "drove", "driver", "driving")
@@ -25,12 +26,17 @@ from rag.text import content_terms, words
 if TYPE_CHECKING:
     from rag.question import Query
 
-ENABLED = frozenset({"age", "clock", "amount", "duration", "verb", "says", "noun"})
+ENABLED = frozenset({"age", "clock", "daytime", "amount", "duration", "verb", "says", "noun"})
 
 TIME_UNITS = frozenset(
     "second seconds minute minutes hour hours day days week weeks fortnight month months year years "
     "decade decades century centuries".split()
 )
+CLOCK = re.compile(r"\d|o['’]clock|\bnoon\b|\bmidnight\b", re.I)  # "9:15 pm", "noon"; not "Sunday night"
+UNIT_REACH = 40  # characters around a number in which its unit may stand
+UNIT_OF = re.compile(r"\b(?:of|in)\s+(?:" + "|".join(sorted(TIME_UNITS)) + r")\b", re.I)
+UNIT_AFTER = re.compile(r"^\s?[a-z]{2,}\b")  # "63 bytes", "8 characters": a unit noun after the number
+LENGTH_WORDS = frozenset("length long longer size limit limited maximum max most least exceed".split())
 AGE_AFTER = re.compile(r"^\W{0,2}(-?\s?years?[- ]old|-?\s?year[- ]olds?|old\b)", re.I)
 AGE_BEFORE = re.compile(r"\b(aged|age of|age)\W{0,2}$", re.I)
 AGE_INSIDE = re.compile(r"year[- ]old|years old", re.I)
@@ -56,15 +62,29 @@ def fits_span(query: Query, text: str, span: Span) -> bool:
         return True
     if shape == "age":
         return span.label in ("CARDINAL", "DATE") and _age(text, span)
-    if shape == "clock":
+    if shape == "daytime":
         return span.label == "TIME" and not _span_of_time(span.text)
+    if shape == "clock":
+        return span.label == "TIME" and not _span_of_time(span.text) and bool(CLOCK.search(span.text))
     if shape == "amount":
         return span.label in AMOUNT_LABELS
     if shape == "duration":
+        if span.label in ("CARDINAL", "QUANTITY"):
+            return _measured(text, span)
         return span.label in ("DATE", "TIME") and (
             _span_of_time(span.text) or bool(START_BEFORE.search(text[max(0, span.start - 8) : span.start]))
         )
     return True
+
+
+def _measured(text: str, span: Span) -> bool:
+    """A number answering "how long": a time unit names it ("Number of seconds ... (default: 900)"), or it
+    is a length: a unit right after it in a sentence about a size or limit ("limited to 63 bytes")."""
+    after_words = words(text[span.end : span.end + UNIT_REACH // 2])[:2]
+    if set(after_words) & TIME_UNITS or UNIT_OF.search(text[max(0, span.start - 2 * UNIT_REACH) : span.start]):
+        return True  # "900 seconds", "number of seconds to cache (default: 900)"; not "last month, two ..."
+    after = UNIT_AFTER.match(text[span.end :])
+    return bool(after) and any(ch.isdigit() for ch in span.text) and bool(set(words(text)) & LENGTH_WORDS)
 
 
 def fits_sentence(query: Query, text: str, previous: str = "") -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from rag import shapes
+from rag.code_tokens import code_tokens, is_path, new_to
 from rag.nlp import Annotation, Span
 from rag.question import Query, Wants
 from rag.text import content_terms, words
@@ -34,7 +35,10 @@ HOW_LONG = re.compile(r"\bhow long\b", re.I)
 CODE_SYMBOL_SHARE = 0.06  # above this share of symbols ("=", "/", "_", ">") a sentence is code, not prose
 CODE = re.compile(r"\b[A-Za-z_][\w.]*\(\)|\b[A-Za-z_]\w*=\w+|\b[a-z_]\w*\.[A-Za-z_][\w.]*[A-Za-z_]\b")
 DIGITS = re.compile(r"\d")
+BARE_NUMBER = re.compile(r"(?<![\w.,-])\d[\d,]*(?:\.\d+)?(?![\w.,-]*\w)")
 YEAR = re.compile(r"\b(19|20)\d\d\b")
+# What answers a yes/no question beyond the topic: a negation, a restriction or a condition.
+POLAR = re.compile(r"\b(?:not|no|never|cannot|only|neither|nor|without|must|unless|except)\b|n[’']t\b", re.I)
 RESTATEMENT_NOVELTY = 0.35  # a sentence with less than this share of new words only restates
 RESTATEMENT_NOVELTY_FULL = 0.5  # ... or with less than this share when it holds all of the question's words
 FULL_COVERAGE = 0.9
@@ -46,10 +50,9 @@ def answer_spans(
     """The short answers a sentence offers: entities of an expected type (or, for "which <noun>", names
     of that kind) that the question does not already contain."""
     if query.types:
+        ents = annotation.ents + (_bare_numbers(text, annotation.ents) if "CARDINAL" in query.types else ())
         spans = [
-            e
-            for e in annotation.ents
-            if e.label in query.types and not in_question(e.text, query) and not _inside_code(text, e)
+            e for e in ents if e.label in query.types and not in_question(e.text, query) and not _inside_code(text, e)
         ]
         if _is_code(text):
             spans = []  # "ValueError" in a traceback is not an organisation
@@ -61,14 +64,29 @@ def answer_spans(
             spans = [e for e in spans if e.label not in NUMERIC_LABELS or _counts_focus(text, e, query, previous_terms)]
         if query.wants is Wants.number:
             spans = [e for e in spans if e.label != "DATE" or _counts_time(query, e)]
-        return [e for e in spans if shapes.fits_span(query, text, e)]
+        spans = [e for e in spans if shapes.fits_span(query, text, e)]
+        if query.wh == "where":  # "where does it write ...": a path is a place in a file system
+            spans += [t for t in code_tokens(text) if is_path(t.text) and new_to(query.text, t)]
+        return spans
+    named: list[Span] = []
     if query.focus_noun:
         stem = _stem(query.focus_noun)
         named = [s for s in annotation.ents + annotation.chunks if stem in content_terms(s.text) and _has_name(s.text)]
         named += _named_by_of(text, stem, annotation)
         named += code_spans(text)  # "which function ...": in technical text the name is an identifier
-        return [s for s in named if not in_question(s.text, query)]
-    return []
+        named = [s for s in named if not in_question(s.text, query)]
+    if query.asks_code:  # "which option ...", "how do i ...": a command, option or keyword not asked about
+        named += [t for t in code_tokens(text) if new_to(query.text, t) and not any(t.start == s.start for s in named)]
+    return named
+
+
+def _bare_numbers(text: str, ents: tuple[Span, ...]) -> tuple[Span, ...]:
+    """Numbers the entity recogniser left unlabelled ("(default: 900)"), as counts."""
+    return tuple(
+        Span(m.start(), m.end(), "CARDINAL", m.group(0))
+        for m in BARE_NUMBER.finditer(text)
+        if not any(e.start <= m.start() < e.end for e in ents)
+    )
 
 
 def _named_by_of(text: str, stem: str, annotation: Annotation) -> list[Span]:
@@ -119,6 +137,16 @@ def _is_code(text: str) -> bool:
 def code_spans(text: str) -> list[Span]:
     """Identifiers written as code: `dumps()`, `frozen=True`, `tempfile.TemporaryDirectory`."""
     return [Span(m.start(), m.end(), "CODE", m.group(0)) for m in CODE.finditer(text)]
+
+
+def polar(text: str) -> bool:
+    """ "MD5 is no longer considered secure", "only stored columns": a sentence that can say no."""
+    return bool(POLAR.search(text))
+
+
+def announces(text: str) -> bool:
+    """ "This is a convenient shortcut for:", "... using the following command:": what follows answers."""
+    return text.rstrip(" .").endswith(":")
 
 
 def holds_wanted(text: str, query: Query, annotation: Annotation, previous_terms: frozenset[str] = frozenset()) -> bool:

@@ -1,0 +1,77 @@
+"""Which sentences answer together: the best one, plus other documents' sentences that add to or differ from it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rag.answer_values import Candidate, amounts, disagrees, name_variants, norm, same_text
+from rag.question import Query, Wants
+from rag.spans import specific_value
+from rag.text import content_terms
+
+VALUE_DISAGREE_RATIO = 0.8  # another article naming the asked-for thing differently is shown down to this share
+JOIN_RATIO = 0.75  # other sentences within this share of the best score may join the answer
+MIN_GAIN = 0.15  # share of the question's weight a joining sentence must newly cover
+LIST_JOIN_RATIO = 0.85  # for "which forces ...": another sentence naming something new joins above this share
+DISAGREE_RATIO = 0.5  # another article's different amount is shown down to this share of the best score
+MAX_SENTENCES = 3
+
+
+def combine(query: Query, candidates: list[Candidate], idf: Callable[[str], float]) -> list[Candidate]:
+    """The best sentence, plus sentences from other documents that add to or contradict it.
+
+    A sentence joins when it scores close to the best and either covers question words the chosen
+    sentences miss, or, for a figure or date, gives one of its own (a disagreement to show, or an
+    agreement to cite twice), or, for a plural question, names something new of the asked kind.
+    """
+    best = candidates[0]
+    chosen = [best]
+    covered = set(content_terms(best.text))
+    many = query.plural
+    valued = query.wants in (Wants.number, Wants.date)
+    variant = _name_variant(query, candidates)
+    if variant is not None:
+        chosen.append(variant)
+    for other in candidates[1:]:
+        if len(chosen) >= MAX_SENTENCES:
+            break
+        if other is variant:
+            continue
+        if other.score < best.score * JOIN_RATIO:
+            # further down, only another article's different value of the asked kind may join:
+            # "$65bn" in one, "$60bn" in another is a disagreement the reader must see
+            if valued and other.score >= best.score * DISAGREE_RATIO and disagrees(other, chosen, query):
+                chosen.append(other)
+            continue
+        if not many and any(other.passage.doc_id == c.passage.doc_id for c in chosen):
+            continue
+        if any(same_text(other.text, c.text) for c in chosen):
+            continue
+        terms = set(content_terms(other.text))
+        adds_words = sum(idf(t) for t in (set(query.terms) & terms) - covered) >= MIN_GAIN * sum(
+            idf(t) for t in query.terms
+        )
+        gives_figure = valued and other.holds_wanted and specific_value(other.spans[0])
+        if gives_figure and query.wants is Wants.number and amounts(best.text):
+            gives_figure = bool(amounts(best.text).keys() & amounts(other.text).keys())  # same kind of amount
+        named = {norm(s.text) for c in chosen for s in c.spans}
+        new_names = (
+            many and other.score >= best.score * LIST_JOIN_RATIO and bool({norm(s.text) for s in other.spans} - named)
+        )
+        if adds_words or gives_figure or new_names:
+            chosen.append(other)
+            covered |= terms
+    return chosen
+
+
+def _name_variant(query: Query, candidates: list[Candidate]) -> Candidate | None:
+    """For "what summit ...": another article naming it differently ("... Council" / "... Organisation")."""
+    best = candidates[0]
+    if query.types or query.plural or not query.focus_noun or not best.value:
+        return None
+    for other in candidates[1:]:
+        if other.score < best.score * VALUE_DISAGREE_RATIO:
+            break
+        if other.passage.doc_id != best.passage.doc_id and name_variants(other.name, best.name):
+            return other
+    return None

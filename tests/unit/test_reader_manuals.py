@@ -1,0 +1,219 @@
+"""The reader on documentation pages: commands, options and settings as answers, sentences that announce
+what follows, paths as places. Real spaCy, real MiniLM, the real extractive generator; the sentences are
+hand-made (no corpus's words)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag import nlp
+from rag.code_tokens import code_tokens, is_path, new_to
+from rag.embedding import MiniLMEmbedder
+from rag.extractive import ExtractiveGenerator, answer_spans
+from rag.passages import Passage
+from rag.question import analyse
+from rag.store import StoredSentence
+
+
+@pytest.mark.parametrize(
+    ("sentence", "tokens"),
+    [
+        ("Archives must be unpacked with the zip_unpack utility.", ["zip_unpack"]),
+        ("Set frob.mode to strict in the config.", ["frob.mode"]),
+        ("Use -q or --no-colour to quieten it.", ["-q", "--no-colour"]),
+        ("It writes to ~/.widgetrc unless $WIDGET_HOME/conf exists.", ["~/.widgetrc", "$WIDGET_HOME/conf"]),
+        ("The MERGE ROWS clause joins them, and the SKIP keyword skips one.", ["MERGE ROWS", "SKIP"]),
+        ("$ widget purge old", ["widget purge old"]),
+        ("It uses a method called the zigzag method by default.", ["the zigzag method"]),
+        ("Use @{-1} for the previous one.", ["@{-1}"]),
+    ],
+)
+def test_code_shaped_tokens(sentence: str, tokens: list[str]) -> None:
+    assert [t.text for t in code_tokens(sentence)] == tokens
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The SQL shell, e.g. the one in version 15.4, is a three-way tool.",
+        "Non-text files are fine, i.e. nothing changes.",
+        "The US and the UK said so on Monday.",
+    ],
+)
+def test_prose_has_no_code_tokens(sentence: str) -> None:
+    assert code_tokens(sentence) == []
+
+
+def test_a_token_the_question_holds_is_not_new() -> None:
+    tokens = code_tokens("Dumps made by zip_pack -Z are read by zip_unpack.")
+    assert [t.text for t in tokens if new_to("what reads a dump made with zip_pack -Z?", t)] == ["zip_unpack"]
+
+
+def test_paths_are_places() -> None:
+    assert is_path("~/.widgetrc") and is_path("info/exclude") and is_path("$HOME/x")
+    assert not is_path("frob.mode") and not is_path("https://example.com/x")
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("how do i wipe the cache?", True),
+        ("which option turns off colours", True),
+        ("what do i use to unpack an archive?", True),
+        ("what setting fixes the line endings", True),
+        ("how many workers died?", False),
+        ("which company built the dam?", False),
+        ("what did the minister say?", False),
+        ("which merge strategy does it use by default", True),  # "merge" is tagged a verb: the noun after it
+        ("what caused damage to the dam?", False),
+    ],
+)
+def test_questions_that_a_command_or_option_answers(question: str, asks: bool) -> None:
+    assert analyse(question).asks_code is asks
+
+
+def _spans(sentence: str, question: str) -> list[str]:
+    return [s.text for s in answer_spans(sentence, analyse(question), nlp.annotations_of(sentence))]
+
+
+def test_a_command_answers_a_how_do_i_question() -> None:
+    assert _spans("Archives should be unpacked using the zip_unpack utility.", "how do i unpack an archive?") == [
+        "zip_unpack"
+    ]
+    assert _spans("Archives are unpacked by a small program.", "how do i unpack an archive?") == []
+
+
+def test_a_path_answers_where_a_file_is_written() -> None:
+    assert "~/.widgetrc" in _spans(
+        "If none exists, ~/.widgetrc is created.", "where does the widget store write its passwords?"
+    )
+
+
+# -- end to end ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def embedder() -> MiniLMEmbedder:
+    return MiniLMEmbedder()
+
+
+def _reader(embedder: MiniLMEmbedder, docs: dict[str, list[str]]) -> tuple[ExtractiveGenerator, list[Passage]]:
+    passages, sentences = [], []
+    for n, (doc_id, texts) in enumerate(docs.items(), start=1):
+        chunk_id = f"{doc_id}-c0"
+        passages.append(Passage(n, chunk_id, doc_id, f"{doc_id}.txt", doc_id, " ".join(texts), 1.0 / n))
+        vectors = embedder.embed_documents(texts)
+        sentences += [StoredSentence(chunk_id, i, t, v) for i, (t, v) in enumerate(zip(texts, vectors))]
+
+    def sentences_for(chunk_ids):
+        return [s for s in sentences if s.chunk_id in set(chunk_ids)]
+
+    return ExtractiveGenerator(embedder, sentences_for), passages
+
+
+MANUAL = {
+    "archives": [
+        "Archives keep your old project files in one place.",
+        "If you do not need an archive anymore you can delete it.",
+        "For example, if you own the archive old, you can delete it with the following command:",
+        "$ widget purge old",
+        "Archives made with widget pack -Z should be unpacked with the zip_unpack utility.",
+    ],
+}
+
+
+def test_a_sentence_announcing_a_command_is_quoted_with_it(embedder) -> None:
+    reader, passages = _reader(embedder, MANUAL)
+    draft = reader.generate("how do i get rid of an archive i dont need anymore", passages, [])
+    assert not draft.abstained
+    assert "widget purge old" in draft.text
+    assert "$ widget purge old" in draft.quotes[1]  # the command is quoted verbatim, as its own sentence
+    assert draft.short_answer == "widget purge old"
+
+
+def test_the_sentence_naming_the_command_leads(embedder) -> None:
+    reader, passages = _reader(embedder, MANUAL)
+    draft = reader.generate("what do i use to unpack an archive made with widget pack -Z?", passages, [])
+    assert draft.short_answer == "zip_unpack"
+    assert draft.text.startswith("Archives made with widget pack -Z should be unpacked with the zip_unpack utility.")
+    assert "differ" not in draft.text  # two commands are two things, not two spellings of one name
+
+
+# -- "how long" beyond spans of time ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("sentence", "question", "expected"),
+    [
+        ("--wait <seconds>: Number of seconds to keep the lock (default: 300).", "how long is the lock kept", ["300"]),
+        ("Widget names are limited to 31 bytes in length.", "how long can a widget name be?", ["31"]),
+        ("They waited 40 minutes.", "how long did they wait", ["40 minutes"]),
+        # a count after a point in time is not a span of time, nor is a count of things in a prose sentence
+        ("Last month, two engineers lost their lives.", "How long had the engineers been away?", []),
+        ("Three towns share the reservoir.", "how long is the reservoir?", []),
+    ],
+)
+def test_how_long_takes_a_number_with_its_unit(sentence: str, question: str, expected: list[str]) -> None:
+    assert _spans(sentence, question) == expected
+
+
+def test_a_number_the_recogniser_missed_is_still_a_count() -> None:
+    sentence = "--timeout <seconds>: Number of seconds to cache credentials (default: 900)."
+    assert not [e for e in nlp.annotations_of(sentence).ents if e.text == "900"]  # spaCy's small model misses it
+    assert _spans(sentence, "how long are credentials cached") == ["900"]
+    assert _spans("Version v1.0.4 and build 2.7.1-rc are old.", "how long is a build kept?") == []
+
+
+def test_an_announcing_sentence_with_a_name_of_its_own_still_brings_the_command(embedder) -> None:
+    docs = {
+        "widgets": [
+            "Widgets hold settings for one project.",
+            "To make a new widget, in this example named foo, you use the following command:",
+            "$ widget make foo",
+        ]
+    }
+    reader, passages = _reader(embedder, docs)
+    draft = reader.generate("what command makes a new widget?", passages, [])
+    assert draft.short_answer == "widget make foo"
+    assert "$ widget make foo" in draft.quotes[1]
+    assert ":." not in draft.text  # a sentence ending in a colon is not given a full stop
+
+
+# -- yes/no questions ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "yes_no"),
+    [
+        ("can I make a round widget?", True),
+        ("is the blue method still ok to use?", True),
+        ("does the store encrypt anything", True),
+        ("which widget is round?", False),
+        ("shortcut to go back?", False),
+    ],
+)
+def test_yes_no_questions_are_recognised(question: str, yes_no: bool) -> None:
+    assert analyse(question).yes_no is yes_no
+
+
+def test_a_yes_no_question_is_answered_by_the_sentence_that_can_say_no(embedder) -> None:
+    docs = {
+        "widgets": [
+            "Round widgets and square widgets can both be made with a tool.",
+            "This tool currently makes only square widgets.",
+            "Widgets are made in the workshop.",
+        ]
+    }
+    reader, passages = _reader(embedder, docs)
+    draft = reader.generate("can I make a round widget with this tool?", passages, [])
+    assert not draft.abstained
+    assert draft.text.startswith("This tool currently makes only square widgets.")
+
+
+def test_the_focus_noun_after_a_word_tagged_as_a_verb() -> None:
+    assert analyse("which merge strategy does git use out of the box").focus_noun == "strategy"
+    assert analyse("what caused damage to the dam?").focus_noun == ""
+
+
+# -- "what time": a clock time; "what time of day": a part of the day --------------------------------
+def test_what_time_needs_a_clock_time_but_time_of_day_takes_a_part_of_the_day() -> None:
+    sentence = "The bridge closed on Sunday night."
+    assert analyse("what time exactly did the bridge close, like what hour").shape == "clock"
+    assert _spans(sentence, "what time exactly did the bridge close, like what hour") == []
+    assert analyse("what time of day did the bridge close").shape == "daytime"
+    assert _spans(sentence, "what time of day did the bridge close") == ["Sunday night"]
+    assert _spans("The bridge closed at 9:15 pm.", "what time did the bridge close?") == ["9:15 pm"]
