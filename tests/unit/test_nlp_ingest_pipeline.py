@@ -8,6 +8,8 @@ So only the lemmatizer can go. This test keeps any further cut honest on real se
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,3 +54,20 @@ def test_ingest_disables_only_what_no_annotation_reads() -> None:
     full, _ = nlp.pipeline()
     assert set(nlp.INGEST_DISABLED) <= set(full.pipe_names)
     assert {"ner", "parser", "tagger", "attribute_ruler", "tok2vec"}.isdisjoint(nlp.INGEST_DISABLED)
+
+
+def test_preload_loads_the_pipeline_in_a_background_thread() -> None:
+    """A fresh interpreter (nothing loaded yet): the thread loads spaCy; the first parse uses that pipeline."""
+    script = (
+        "from rag import nlp\n"
+        "t = nlp.preload()\n"
+        "assert t is not None and t.daemon\n"
+        "doc = nlp.parse('Who founded the company in 2019?')\n"  # waits for the thread's load, no second load
+        "t.join(60)\n"
+        "first = nlp.pipeline()[0]\n"
+        "assert nlp.preload() is None and nlp.pipeline()[0] is first\n"
+        "print(nlp.model_name(), [w.pos_ for w in doc][:2])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("en_core_web_sm") and "PRON" in proc.stdout
