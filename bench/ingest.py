@@ -5,6 +5,7 @@ In one process, after the model, Chroma and spaCy are loaded (process start-up i
   - the floor: the same model embedding only the chunk texts that ingest embedded, same batching;
   - what the old design added: embedding every sentence on its own (CITEBOT_SENTENCE_VECTORS=separate);
   - plain llama-index: SentenceSplitter + VectorStoreIndex into Chroma with the same model;
+  - the same ingest without the chunking worker (`Ingester(overlap=False)`): wall and CPU s;
 then an unchanged re-ingest as a user runs it: a fresh `citebot ingest` process, wall seconds.
 """
 
@@ -71,8 +72,19 @@ def bench_corpus_ingest(tmp: Path, pages: Path = PAGES, baseline: bool = True) -
     }
     if baseline:
         out["llama_index_baseline_cpu_s"] = round(_llama_index_baseline(tmp, corpus, embedder), 2)
+        out["sequential"] = _sequential(tmp, corpus, embedder)
     out["reingest_unchanged_wall_s"] = _cli_reingest_wall(settings, corpus)
     return out
+
+
+def _sequential(tmp: Path, corpus: Path, embedder: Any) -> dict:
+    """The same ingest with every document chunked before the first embed (no worker thread)."""
+    from ingest.pipeline import Ingester
+
+    settings = Settings(_env_file=None, data_dir=tmp / "sequential")
+    ingester = Ingester(settings, embedder=embedder, overlap=False)
+    _, cpu, wall = _cpu(lambda: ingester.run([corpus], progress=False))
+    return {"ingest_cpu_s": round(cpu, 2), "ingest_wall_s": round(wall, 2)}
 
 
 def _embedded(chunk: Any, embed_text: Any) -> str:

@@ -20,7 +20,9 @@ killed at any point leaves complete documents, and the next run finishes the res
 
 from __future__ import annotations
 
+import queue
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +42,7 @@ __all__ = ["IngestReport", "Ingester", "StoreWriteError", "ingest_paths", "run_i
 
 FIRST_GROUP_CHUNKS = 8  # chunks embedded together before the first write (doubles per group)
 EMBED_GROUP_CHUNKS = 64  # chunks (from several documents) embedded together once the run is going
+CHUNK_AHEAD = 16  # documents the chunking worker may have ready before the writer takes them
 
 SentenceAnnotator = Callable[[list[str]], list[dict]]
 """Sentence texts -> one flat dict (str/int/float/bool values) per sentence, stored with each sentence record."""
@@ -62,9 +65,12 @@ class Ingester:
         embedder: Any = None,
         store: ChromaStore | None = None,
         sentence_annotator: SentenceAnnotator | None = _default_annotator,
+        overlap: bool = True,
     ) -> None:
         """`sentence_annotator` gives each sentence's flat metadata (entities) once, at ingest; None skips it
-        (the reader then computes entities at question time)."""
+        (the reader then computes entities at question time). `overlap=False` chunks every document before
+        the first is embedded (no worker thread: the bench's baseline)."""
+        self.overlap = overlap
         self.settings = settings
         self.sentence_annotator = sentence_annotator
         self._embedder = embedder  # loaded only when something has to be embedded
@@ -153,26 +159,34 @@ class Ingester:
 
     # -- chunk, embed, write ------------------------------------------------------------------------
     def _write_all(self, pending: list[Pending], report: IngestReport, progress: bool) -> None:
-        with stage(report, "chunk"):
-            ready = []
-            for item in pending:
-                try:
-                    item.nodes = self.chunker.chunk(item.doc)
-                    flat = chunk_sentences(item.doc, item.nodes)
-                except (CitebotError, ValueError) as exc:  # e.g. llama-index "Metadata length ... chunk size"
-                    report.skip(item.doc.source, f"could not be chunked ({exc})")
-                    continue
-                by_node: dict[str, list] = {node.node_id: [] for node in item.nodes}
-                for sentence in flat:
-                    by_node[sentence.record.chunk_id].append(sentence)
-                item.sentences = [by_node[node.node_id] for node in item.nodes]
-                ready.append(item)
-        total = sum(len(item.nodes) for item in ready)
+        """Chunk in a worker thread while this thread embeds and writes the previous group.
+
+        The tokenizer, llama-index's splitter and onnxruntime release the GIL for much of their work, so on
+        two cores the chunking of the next documents hides behind the model. Groups are formed in the
+        documents' order, exactly as a sequential run forms them.
+        """
+        total = len(pending)
         bar = progress_bar(total, enabled=progress)
+        chunked: queue.Queue = queue.Queue(maxsize=CHUNK_AHEAD if self.overlap else 0)
+        stop = threading.Event()
+        if self.overlap:
+            threading.Thread(target=self._chunk_all, args=(pending, chunked, stop), daemon=True).start()
+        else:
+            self._chunk_all(pending, chunked, stop)
         try:
             group: list[Pending] = []
             target = FIRST_GROUP_CHUNKS
-            for item in ready:
+            while True:
+                kind, item, value = chunked.get()
+                if kind == "done":
+                    report.add_stage("chunk", value[0], value[1])
+                    break
+                if kind == "error":
+                    raise value
+                if kind == "skip":
+                    report.skip(item.doc.source, value)
+                    bar.update(1)
+                    continue
                 group.append(item)
                 if sum(len(p.nodes) for p in group) >= target:
                     self._write_group(group, report, bar)
@@ -180,7 +194,37 @@ class Ingester:
                     target = min(target * 2, EMBED_GROUP_CHUNKS)
             self._write_group(group, report, bar)
         finally:
+            stop.set()
             bar.close()
+
+    def _chunk_all(self, pending: list[Pending], out: queue.Queue, stop: threading.Event) -> None:
+        """The worker: ("item", item, None) | ("skip", item, reason) per document, then ("done", None, times)."""
+        busy, cpu = 0.0, time.thread_time()  # wall while chunking (not while waiting for the writer), CPU
+        try:
+            for item in pending:
+                if stop.is_set():
+                    return
+                t0 = time.perf_counter()
+                reason = self._chunk(item)
+                busy += time.perf_counter() - t0
+                _put(out, ("skip", item, reason) if reason else ("item", item, None), stop)
+        except BaseException as exc:  # noqa: BLE001 - handed to the writing thread, which raises it
+            _put(out, ("error", None, exc), stop)
+            return
+        _put(out, ("done", None, (busy, time.thread_time() - cpu)), stop)
+
+    def _chunk(self, item: Pending) -> str | None:
+        """Chunk one document and group its sentences by chunk; the reason when it cannot be chunked."""
+        try:
+            item.nodes = self.chunker.chunk(item.doc)
+            flat = chunk_sentences(item.doc, item.nodes)
+        except (CitebotError, ValueError) as exc:  # e.g. llama-index "Metadata length ... chunk size"
+            return f"could not be chunked ({exc})"
+        by_node: dict[str, list] = {node.node_id: [] for node in item.nodes}
+        for sentence in flat:
+            by_node[sentence.record.chunk_id].append(sentence)
+        item.sentences = [by_node[node.node_id] for node in item.nodes]
+        return None
 
     def _write_group(self, group: list[Pending], report: IngestReport, bar: Any) -> None:
         """Embed the chunks and sentences of several documents at once, then write them.
@@ -224,7 +268,7 @@ class Ingester:
                 report.updated += 1
             else:
                 report.added += 1
-        bar.update(len(nodes))
+        bar.update(len(group), len(nodes))
 
     def _store_group(self, group: list[Pending], nodes: list, sentences: list[StoredSentence], doc_ids: list) -> None:
         try:
@@ -270,6 +314,16 @@ class Ingester:
         found, entries = discover(paths, source_name), self.store.file_entries()
         pending, _ = plan(found, entries, self.build, IngestReport())
         return bool(pending) or (prune and bool(prune_list(found, entries)))
+
+
+def _put(out: queue.Queue, message: tuple, stop: threading.Event) -> None:
+    """Hand a message to the writer; give up when the writer has stopped (an error there ends the run)."""
+    while not stop.is_set():
+        try:
+            out.put(message, timeout=0.2)
+            return
+        except queue.Full:
+            continue
 
 
 def _write_error(store: ChromaStore, exc: Exception) -> StoreWriteError:

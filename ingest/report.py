@@ -85,7 +85,7 @@ def print_report(report: IngestReport) -> None:
 
 
 class _NoBar:
-    def update(self, n: int) -> None:
+    def update(self, n: int, chunks: int = 0) -> None:
         pass
 
     def close(self) -> None:
@@ -93,7 +93,7 @@ class _NoBar:
 
 
 class _RichBar:
-    """Chunks embedded, with rate and time left (rich), on stderr."""
+    """Documents embedded and written (and their chunks), with rate and time left (rich), on stderr."""
 
     def __init__(self, total: int) -> None:
         from rich.console import Console
@@ -110,7 +110,7 @@ class _RichBar:
             TextColumn("embedding"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("chunks  {task.fields[rate]}"),
+            TextColumn("documents, {task.fields[chunks]} chunks  {task.fields[rate]}"),
             TimeElapsedColumn(),
             TextColumn("left"),
             TimeRemainingColumn(),
@@ -118,14 +118,15 @@ class _RichBar:
             transient=False,
         )
         self._started = time.perf_counter()
-        self._done = 0
-        self._task = self._progress.add_task("embed", total=total, rate="")
+        self._done = self._chunks = 0
+        self._task = self._progress.add_task("embed", total=total, rate="", chunks=0)
         self._progress.start()
 
-    def update(self, n: int) -> None:
+    def update(self, n: int, chunks: int = 0) -> None:
         self._done += n
-        rate = self._done / max(time.perf_counter() - self._started, 1e-6)
-        self._progress.update(self._task, advance=n, rate=f"{rate:.1f}/s")
+        self._chunks += chunks
+        rate = self._chunks / max(time.perf_counter() - self._started, 1e-6)
+        self._progress.update(self._task, advance=n, rate=f"{rate:.1f} chunks/s", chunks=self._chunks)
 
     def close(self) -> None:
         self._progress.stop()
@@ -135,15 +136,17 @@ class _LineProgress:
     """Not a terminal (logs, compose, CI): one line per written group, with rate and time left."""
 
     def __init__(self, total: int) -> None:
-        self.total, self.done, self.started = total, 0, time.perf_counter()
+        self.total, self.done, self.chunks, self.started = total, 0, 0, time.perf_counter()
 
-    def update(self, n: int) -> None:
-        self.done += n
+    def update(self, n: int, chunks: int = 0) -> None:
+        self.done, self.chunks = self.done + n, self.chunks + chunks
         elapsed = max(time.perf_counter() - self.started, 1e-6)
-        rate = self.done / elapsed
-        left = (self.total - self.done) / rate if rate else 0.0
+        left = (self.total - self.done) * elapsed / self.done if self.done else 0.0
         print(
-            f"embedded {self.done}/{self.total} chunks ({rate:.1f}/s, {left:.0f} s left)", file=sys.stderr, flush=True
+            f"embedded {self.done}/{self.total} documents, {self.chunks} chunks ({self.chunks / elapsed:.1f} chunks/s, "
+            f"{left:.0f} s left)",
+            file=sys.stderr,
+            flush=True,
         )
 
     def close(self) -> None:

@@ -8,6 +8,8 @@ from rag.errors import CitebotError, QuestionError
 from rag.schemas import Answer
 from rag.settings import Settings
 
+PRELOAD_JOIN_S = 30.0
+
 
 def format_answer(answer: Answer) -> str:
     lines = [f"Answer: {answer.short_answer}", ""] if answer.short_answer else []
@@ -56,9 +58,16 @@ def _answerer(settings: Settings):
         from rag.client import ServiceClient
 
         return ServiceClient(settings)
+    from rag import nlp
     from rag.service import build_engine
 
-    return build_engine(settings)
+    loading = nlp.preload()  # spaCy loads while Chroma and the embedder start (a cold shell, a free core)
+    try:
+        return build_engine(settings)
+    except BaseException:
+        if loading is not None:
+            loading.join(PRELOAD_JOIN_S)  # no daemon thread left mid-import while the interpreter exits
+        raise
 
 
 def _ask_once(engine, question: str, as_json: bool, top_k: int | None) -> int:

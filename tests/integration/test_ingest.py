@@ -330,7 +330,7 @@ def test_kill_9_mid_ingest_then_resume_matches_a_clean_ingest(
     files = COPIES * len(KILL_SEEDS)
     data_dir = tmp_path / "data"
 
-    # progress goes to stderr ("embedded N/M chunks" lines when not a terminal): kill once a group of
+    # progress goes to stderr ("embedded N/M documents, K chunks" lines when not a terminal): kill once a group of
     # documents is written, while the next is being embedded
     proc = subprocess.Popen(
         [str(CITEBOT), "ingest", str(corpus)],
@@ -350,7 +350,7 @@ def test_kill_9_mid_ingest_then_resume_matches_a_clean_ingest(
     deadline = time.monotonic() + 180
     try:
         while time.monotonic() < deadline and proc.poll() is None:
-            done = [int(n) for n in re.findall(rb"embedded (\d+)/\d+ chunks", bytes(progress))]
+            done = [int(n) for n in re.findall(rb"embedded (\d+)/\d+ documents", bytes(progress))]
             if done and max(done) > 0:
                 time.sleep(0.3)
                 break
