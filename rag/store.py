@@ -203,15 +203,18 @@ class ChromaStore:
         if not sentences:
             return
         with self._guard():
-            self._sentences.upsert(
-                ids=[f"{s.chunk_id}:s{s.index}" for s in sentences],
-                embeddings=np.stack([s.embedding for s in sentences]),
-                documents=[s.text for s in sentences],
-                metadatas=[
-                    {**annotation(s.meta), "chunk_id": s.chunk_id, "doc_id": doc_id, "index": s.index}
-                    for s, doc_id in zip(sentences, doc_ids, strict=True)
-                ],
-            )
+            step = self._client.get_max_batch_size()  # a long manual has more sentences than Chroma takes at once
+            for lo in range(0, len(sentences), step):
+                batch, batch_ids = sentences[lo : lo + step], doc_ids[lo : lo + step]
+                self._sentences.upsert(
+                    ids=[f"{s.chunk_id}:s{s.index}" for s in batch],
+                    embeddings=np.stack([s.embedding for s in batch]),
+                    documents=[s.text for s in batch],
+                    metadatas=[
+                        {**annotation(s.meta), "chunk_id": s.chunk_id, "doc_id": doc_id, "index": s.index}
+                        for s, doc_id in zip(batch, batch_ids, strict=True)
+                    ],
+                )
 
     def add_chunk_vectors(
         self, ids: Sequence[str], embeddings: np.ndarray, texts: Sequence[str], metadatas: Sequence[dict]
