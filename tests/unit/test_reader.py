@@ -12,10 +12,9 @@ import pytest
 
 from rag import nlp
 from rag.embedding import MiniLMEmbedder
-from rag.extractive import ExtractiveGenerator, answer_spans
-from rag.passages import Passage
+from rag.extractive import answer_spans
 from rag.question import Wants, analyse, looks_like_instruction
-from rag.store import StoredSentence
+from tests.support.reader import hand_made_reader
 
 
 # -- question analysis ---------------------------------------------------------------------------
@@ -148,18 +147,7 @@ def embedder() -> MiniLMEmbedder:
     return MiniLMEmbedder()
 
 
-def _reader(embedder: MiniLMEmbedder, docs: dict[str, list[str]]) -> tuple[ExtractiveGenerator, list[Passage]]:
-    passages, sentences = [], []
-    for n, (doc_id, texts) in enumerate(docs.items(), start=1):
-        chunk_id = f"{doc_id}-c0"
-        passages.append(Passage(n, chunk_id, doc_id, f"{doc_id}.txt", doc_id, " ".join(texts), 1.0 / n))
-        vectors = embedder.embed_documents(texts)
-        sentences += [StoredSentence(chunk_id, i, t, v) for i, (t, v) in enumerate(zip(texts, vectors))]
-
-    def sentences_for(chunk_ids):
-        return [s for s in sentences if s.chunk_id in set(chunk_ids)]
-
-    return ExtractiveGenerator(embedder, sentences_for), passages
+_reader = hand_made_reader
 
 
 DAM = {

@@ -9,10 +9,9 @@ import pytest
 from rag import nlp
 from rag.code_tokens import code_tokens, is_path, new_to
 from rag.embedding import MiniLMEmbedder
-from rag.extractive import ExtractiveGenerator, answer_spans
-from rag.passages import Passage
+from rag.extractive import answer_spans
 from rag.question import analyse
-from rag.store import StoredSentence
+from tests.support.reader import hand_made_reader
 
 
 @pytest.mark.parametrize(
@@ -95,18 +94,7 @@ def embedder() -> MiniLMEmbedder:
     return MiniLMEmbedder()
 
 
-def _reader(embedder: MiniLMEmbedder, docs: dict[str, list[str]]) -> tuple[ExtractiveGenerator, list[Passage]]:
-    passages, sentences = [], []
-    for n, (doc_id, texts) in enumerate(docs.items(), start=1):
-        chunk_id = f"{doc_id}-c0"
-        passages.append(Passage(n, chunk_id, doc_id, f"{doc_id}.txt", doc_id, " ".join(texts), 1.0 / n))
-        vectors = embedder.embed_documents(texts)
-        sentences += [StoredSentence(chunk_id, i, t, v) for i, (t, v) in enumerate(zip(texts, vectors))]
-
-    def sentences_for(chunk_ids):
-        return [s for s in sentences if s.chunk_id in set(chunk_ids)]
-
-    return ExtractiveGenerator(embedder, sentences_for), passages
+_reader = hand_made_reader
 
 
 MANUAL = {
