@@ -70,7 +70,8 @@ SEEDS_THRESHOLDS: list[tuple[str, str, float]] = [
 PG_THRESHOLDS: list[tuple[str, str, float]] = [
     ("hit_at_1", "min", 0.87),  # target >= BM25-only and >= 0.90 (retrieval issue)
     ("mrr", "min", 0.92),  # target >= 0.92
-    ("accuracy", "min", 0.37),  # target >= 0.70 (reader issue); 0.42 (10/24) in round 3, 0.375 (9/24) with round 4's manual rules (+6 on pg dev)
+    # accuracy: 0.42 (10/24) in round 3, 0.375 (9/24) with round 4's manual rules (+6 on pg dev)
+    ("accuracy", "min", 0.37),  # target >= 0.70 (reader issue)
     ("abstention_recall", "min", 0.39),  # target >= 0.85
     ("false_abstention", "max", 0.13),  # target <= 0.05
     ("citation_validity", "min", 1.0),  # target 1.0 (met, must hold)
@@ -236,9 +237,7 @@ def test_git_test_gate(git_report: EvalReport, metric: str, op: str, bound: floa
     check(git_report, metric, op, bound)
 
 
-@pytest.mark.parametrize(
-    ("metric", "op", "bound"), HANDBOOK_THRESHOLDS, ids=[t[0] for t in HANDBOOK_THRESHOLDS]
-)
+@pytest.mark.parametrize(("metric", "op", "bound"), HANDBOOK_THRESHOLDS, ids=[t[0] for t in HANDBOOK_THRESHOLDS])
 def test_handbook_test_gate(handbook_report: EvalReport, metric: str, op: str, bound: float):
     check(handbook_report, metric, op, bound)
 
