@@ -18,6 +18,9 @@ from rag.text import split_sentences
 
 CHUNK_TOKENS = 230  # word pieces incl. the title line; + [CLS]/[SEP] stays under the model's 256
 CHUNK_OVERLAP = 20
+# Where an over-long sentence (a code block, a table) may be cut: after , . ; followed by a space, never
+# inside a token such as "MEDIA/SUBTYPE.xml" or a URL (llama-index's default cuts after every "." it sees).
+SUB_SENTENCE_REGEX = r"(?:[^,.;。？！]|[,.;。？！](?=\S))+[,.;。？！]?|[,.;。？！]"
 
 
 @dataclass
@@ -57,7 +60,10 @@ class Chunker:
             from llama_index.core.node_parser import SentenceSplitter
 
             self._splitter = SentenceSplitter(
-                chunk_size=CHUNK_TOKENS, chunk_overlap=CHUNK_OVERLAP, tokenizer=self._word_pieces
+                chunk_size=CHUNK_TOKENS,
+                chunk_overlap=CHUNK_OVERLAP,
+                tokenizer=self._word_pieces,
+                secondary_chunking_regex=SUB_SENTENCE_REGEX,
             )
         return self._splitter
 
