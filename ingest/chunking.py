@@ -108,6 +108,7 @@ class Chunker:
             node.metadata["chunk_index"] = index
             node.metadata["chunk_count"] = len(nodes)
             node.metadata["section"] = doc.section_at(start)
+            node.metadata["section_starts"] = section_starts(doc, start, len(node_text(node)))
             node.metadata["chunk_start"] = start
             node.excluded_embed_metadata_keys = [k for k in node.metadata if k != "title"]
             node.excluded_llm_metadata_keys = [k for k in node.metadata if k != "title"]
@@ -147,6 +148,20 @@ def chunk_sentences(doc: LoadedDocument, nodes: list[Any]) -> list[ChunkSentence
 
 def sentences_of_texts(texts: list[str]) -> list[str]:
     return [text[lo:hi] for text in texts for lo, hi in split_sentences(text)]
+
+
+def section_starts(doc: LoadedDocument, start: int, length: int) -> str:
+    """Sections that begin inside the chunk, as JSON [[offset in the chunk, heading path], ...] ("" if none).
+
+    A chunk can span several headings: a citation shows the heading its quote stands under
+    (rag.store_records.section_of), not only the chunk's first one. JSON: Chroma metadata is flat.
+    """
+    import json
+
+    if start < 0:
+        return ""
+    inside = [[offset - start, path] for offset, path in doc.sections if start < offset < start + length]
+    return json.dumps(inside, ensure_ascii=False) if inside else ""
 
 
 def chunk_starts(text: str, chunks: list[str]) -> list[int]:

@@ -78,3 +78,21 @@ def test_a_long_sentence_is_never_cut_inside_a_file_name_or_url(chunker) -> None
     words = set(doc.text.split())
     for node in nodes:
         assert set(node_text(node).split()) <= words  # every piece is a whole name or URL
+
+
+def test_a_citation_shows_the_heading_its_quote_stands_under(chunker) -> None:
+    from rag.citations import verify
+    from rag.passages import Draft, Passage
+
+    text = "# Backups\n\nDumps are plain SQL files.\n\n## Restoring\n\nA dump is restored with the psql client.\n"
+    doc = load_bytes(text.encode(), Path("/d/backups.md"), Path("/d"))
+    (node,) = chunker.chunk(doc)  # one chunk over two sections
+    assert node.metadata["section"] == "Backups"
+    passage = Passage(1, node.node_id, doc.doc_id, doc.source, doc.title, node_text(node), 1.0, dict(node.metadata))
+    quotes = {1: ["A dump is restored with the psql client.", "Dumps are plain SQL files."]}
+    draft = Draft(text="It is restored with psql [1]. Dumps are SQL files [1].", quotes=quotes)
+    sections = {c.quote: c.section for c in verify(draft, [passage]).citations}
+    assert sections == {
+        "A dump is restored with the psql client.": "Backups > Restoring",
+        "Dumps are plain SQL files.": "Backups",
+    }
