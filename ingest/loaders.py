@@ -29,11 +29,11 @@ from ingest.formats import (
     FormatError,
     decode,
     extract_docx,
-    extract_pdf,
     markdown_blocks,
     text_blocks,
 )
 from ingest.htmlpage import extract_html
+from ingest.pdf import extract_pdf
 from ingest.rst import extract_rst
 
 __all__ = ["SUPPORTED", "LoadError", "LoadedDocument", "load_file", "load_bytes", "doc_id_for"]
