@@ -18,6 +18,9 @@ from rag.text import split_sentences
 
 CHUNK_TOKENS = 230  # word pieces incl. the title line; + [CLS]/[SEP] stays under the model's 256
 CHUNK_OVERLAP = 20
+# Where an over-long sentence (a code block, a table) may be cut: after , . ; followed by a space, never
+# inside a token such as "MEDIA/SUBTYPE.xml" or a URL (llama-index's default cuts after every "." it sees).
+SUB_SENTENCE_REGEX = r"(?:[^,.;。？！]|[,.;。？！](?=\S))+[,.;。？！]?|[,.;。？！]"
 
 
 @dataclass
@@ -57,7 +60,10 @@ class Chunker:
             from llama_index.core.node_parser import SentenceSplitter
 
             self._splitter = SentenceSplitter(
-                chunk_size=CHUNK_TOKENS, chunk_overlap=CHUNK_OVERLAP, tokenizer=self._word_pieces
+                chunk_size=CHUNK_TOKENS,
+                chunk_overlap=CHUNK_OVERLAP,
+                tokenizer=self._word_pieces,
+                secondary_chunking_regex=SUB_SENTENCE_REGEX,
             )
         return self._splitter
 
@@ -102,6 +108,7 @@ class Chunker:
             node.metadata["chunk_index"] = index
             node.metadata["chunk_count"] = len(nodes)
             node.metadata["section"] = doc.section_at(start)
+            node.metadata["section_starts"] = section_starts(doc, start, len(node_text(node)))
             node.metadata["chunk_start"] = start
             node.excluded_embed_metadata_keys = [k for k in node.metadata if k != "title"]
             node.excluded_llm_metadata_keys = [k for k in node.metadata if k != "title"]
@@ -141,6 +148,20 @@ def chunk_sentences(doc: LoadedDocument, nodes: list[Any]) -> list[ChunkSentence
 
 def sentences_of_texts(texts: list[str]) -> list[str]:
     return [text[lo:hi] for text in texts for lo, hi in split_sentences(text)]
+
+
+def section_starts(doc: LoadedDocument, start: int, length: int) -> str:
+    """Sections that begin inside the chunk, as JSON [[offset in the chunk, heading path], ...] ("" if none).
+
+    A chunk can span several headings: a citation shows the heading its quote stands under
+    (rag.store_records.section_of), not only the chunk's first one. JSON: Chroma metadata is flat.
+    """
+    import json
+
+    if start < 0:
+        return ""
+    inside = [[offset - start, path] for offset, path in doc.sections if start < offset < start + length]
+    return json.dumps(inside, ensure_ascii=False) if inside else ""
 
 
 def chunk_starts(text: str, chunks: list[str]) -> list[int]:

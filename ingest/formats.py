@@ -1,6 +1,6 @@
 """File bytes -> structured blocks (headings, prose, code) for every format users have.
 
-HTML is in ingest/htmlpage.py (trafilatura, structure kept). PDF is read with pdfminer.six (chosen by measurement, see README), DOCX with python-docx.
+HTML is in ingest/htmlpage.py (trafilatura, structure kept). PDF is in ingest/pdf.py (pdfminer.six, chosen by measurement, see README), DOCX with python-docx.
 Text is decoded from UTF-8, else the declared charset (HTML), else charset-normalizer's guess.
 """
 
@@ -187,48 +187,7 @@ def _md_inline(text: str) -> str:
     return " ".join(text.split())
 
 
-# -- PDF and DOCX ---------------------------------------------------------------------------------
-def extract_pdf(raw: bytes) -> Extracted:
-    import io
-
-    try:
-        from pdfminer.high_level import extract_text
-        from pdfminer.pdfparser import PDFSyntaxError
-    except ImportError as exc:  # pragma: no cover - a dependency of the package
-        raise FormatError("PDF support needs pdfminer.six: pip install pdfminer.six") from exc
-    try:
-        text = extract_text(io.BytesIO(raw))
-    except PDFSyntaxError as exc:
-        raise FormatError(f"not a readable PDF ({exc})") from exc
-    except Exception as exc:  # pdfminer raises many kinds on broken files
-        raise FormatError(f"not a readable PDF ({type(exc).__name__}: {exc})") from exc
-    blocks: list[Block] = []
-    for page in text.split("\f"):
-        for block in _pdf_paragraphs(page):
-            # a paragraph that runs on across a column or page break: the next part starts in lower case
-            if blocks and not ends_sentence(blocks[-1].text) and block.text[:1].islower():
-                blocks[-1] = Block("text", f"{blocks[-1].text} {block.text}")
-            else:
-                blocks.append(block)
-    if not blocks:
-        raise FormatError("the PDF holds no extractable text (a scan needs OCR first)")
-    return Extracted(blocks, {})
-
-
-def _pdf_paragraphs(page: str) -> list[Block]:
-    """pdfminer separates paragraphs with blank lines; lines inside one are wrapped and are joined."""
-    out = []
-    for para in re.split(r"\n\s*\n", page):
-        lines = [line.strip() for line in para.split("\n") if line.strip()]
-        if not lines:
-            continue
-        text = lines[0]
-        for line in lines[1:]:
-            text = text[:-1] + line if text.endswith("-") and line[:1].islower() else f"{text} {line}"
-        out.append(Block("text", " ".join(text.split())))
-    return out
-
-
+# -- DOCX (PDF: ingest/pdf.py) ---------------------------------------------------------------------------------
 def extract_docx(raw: bytes) -> Extracted:
     import io
     import zipfile

@@ -16,6 +16,7 @@ from ingest.formats import add_block as _add
 CODE_TOKEN = "QQCITEBOTCODE"
 _CODE_TOKEN_RE = re.compile(CODE_TOKEN + r"(\d+)X")
 _REFRESH_URL = re.compile(r"url\s*=\s*(\S+)", re.I)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")  # XHTML (DocBook manuals): lxml refuses it in a str
 MAX_TERM_LABEL = 80  # a definition-list term up to this long leads its definition's paragraphs
 MAX_STUB_WORDS = 40  # "This page has moved to ..., click here if you are not redirected": a stub, not a page
 
@@ -56,16 +57,19 @@ def _prepare_html(html: str) -> tuple[str, list[Block]]:
     import lxml.html
 
     try:
-        doc = lxml.html.document_fromstring(html)  # XHTML with an XML declaration is refused (see report)
+        doc = lxml.html.document_fromstring(_XML_DECLARATION.sub("", html, count=1))
     except (ValueError, lxml.etree.ParserError):
         return html, []
     _refuse_stub(doc)
+    _flatten_inline_code(doc)
     for anchor in doc.xpath("//a[contains(concat(' ', normalize-space(@class), ' '), ' headerlink ')]"):
         anchor.drop_tree()
     for anchor in doc.xpath("//a[not(*)]"):
         if (anchor.text or "").strip() and (anchor.text or "").strip() in PERMALINK_MARKS:
             anchor.drop_tree()
     for label in doc.xpath("//p[contains(concat(' ', normalize-space(@class), ' '), ' admonition-title ')]"):
+        _merge_label(label)
+    for label in _admonition_headings(doc):
         _merge_label(label)
     for quote in doc.xpath("//blockquote[.//pre]"):
         quote.tag = "div"
@@ -118,6 +122,30 @@ def _merge_label(label) -> None:
     if words and following is not None and following.tag == "p":
         following.text = f"{words}: {following.text or ''}"
     label.drop_tree()
+
+
+def _admonition_headings(doc) -> list:
+    """DocBook's `<div class="note"><h3 class="title">Note</h3><p>...`: a heading that only repeats its
+    box's class is the box's label, not a section (else every note would become a section "Note")."""
+    found = []
+    for heading in doc.xpath("//div[@class]/*[self::h2 or self::h3 or self::h4 or self::h5 or self::h6][1]"):
+        box = heading.getparent()
+        words = " ".join(heading.text_content().split()).lower()
+        if words and words in box.get("class", "").lower().split() and heading.getprevious() is None:
+            found.append(heading)
+    return found
+
+
+def _flatten_inline_code(doc) -> None:
+    """`<code>-n <em><code>schema</code></em></code>` becomes plain `<code>-n schema</code>`.
+
+    trafilatura moves nested inline elements of code out of place ("-n or schema-t . table"), so the
+    placeholders of command options would be lost from the sentence."""
+    for code in doc.xpath("//code[*][not(ancestor::pre)][not(ancestor::code)]"):
+        text, tail = code.text_content(), code.tail
+        for child in list(code):
+            code.remove(child)
+        code.text, code.tail = text, tail
 
 
 def _restore_code(blocks: list[Block], codes: list[Block]) -> list[Block]:

@@ -29,18 +29,18 @@ from ingest.formats import (
     FormatError,
     decode,
     extract_docx,
-    extract_pdf,
     markdown_blocks,
     text_blocks,
 )
 from ingest.htmlpage import extract_html
+from ingest.pdf import extract_pdf
 from ingest.rst import extract_rst
 
 __all__ = ["SUPPORTED", "LoadError", "LoadedDocument", "load_file", "load_bytes", "doc_id_for"]
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_TITLE_CHARS = 200  # a title is embedded with every chunk: a longer one would crowd out the text
-LOADER_VERSION = "4"  # bump when cleaning changes, so unchanged files are re-ingested once
+LOADER_VERSION = "5"  # bump when cleaning changes, so unchanged files are re-ingested once
 SECTION_SEP = " > "
 CODE_FENCE = "```"
 
@@ -113,7 +113,7 @@ def load_bytes(
     is_scraped_text = (
         file.suffix.lower() not in HTML_SUFFIXES | MARKDOWN_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES | RST_SUFFIXES
     )
-    assembled = assemble(extracted.blocks, dedupe=is_scraped_text)
+    assembled = assemble(extracted.blocks, dedupe=is_scraped_text, page_title=extracted.meta.get("title"))
     if not assembled.text.strip():
         raise LoadError(f"{source}: no article text left after cleaning (empty or only boilerplate)")
     meta = extracted.meta
@@ -185,8 +185,13 @@ class Assembled:
     item_spans: list[tuple[int, int]] = field(default_factory=list)
 
 
-def assemble(blocks: list[Block], dedupe: bool = False) -> Assembled:
-    """Blocks -> one text (blank lines between blocks, code fenced), dropping site chrome."""
+def assemble(blocks: list[Block], dedupe: bool = False, page_title: str | None = None) -> Assembled:
+    """Blocks -> one text (blank lines between blocks, code fenced), dropping site chrome.
+
+    The heading that opens the document and names it (level 1, or the page's own title) becomes the
+    title and the first section but is not repeated in the text: the title is stored with every chunk
+    and scored with it, so a copy in the first chunk would count its words twice.
+    """
     parts: list[str] = []
     offset = 0
     sections: list[tuple[int, str]] = []
@@ -201,10 +206,13 @@ def assemble(blocks: list[Block], dedupe: bool = False) -> Assembled:
         if parts:
             offset += 2
         if block.kind == "heading":
-            if title is None and not parts and block.level <= 1 or (title is None and block.level == 1):
+            opening = title is None and not parts and (block.level <= 1 or block.text == page_title)
+            if opening or (title is None and block.level == 1):
                 title = block.text
             path = [(level, words) for level, words in path if level < block.level] + [(block.level, block.text)]
             sections.append((offset, SECTION_SEP.join(words for _, words in path)))
+            if opening and len(blocks) > 1:
+                continue  # named by the title (see above)
             heading_spans.append((offset, offset + len(text)))
         elif block.kind == "code":
             code_spans.append((offset, offset + len(text)))

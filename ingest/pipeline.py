@@ -273,7 +273,7 @@ class Ingester:
     def _store_group(self, group: list[Pending], nodes: list, sentences: list[StoredSentence], doc_ids: list) -> None:
         try:
             self.store.add_sentences(sentences, doc_ids)  # before any of the group's chunks
-            self.store.llama_vector_store().add(nodes)
+            self.store.add_nodes(nodes)
             self.store.put_file_entries(
                 {item.doc.doc_id: {**item.entry, "chunk_count": len(item.nodes)} for item in group}
             )

@@ -35,6 +35,7 @@ from rag.claims import (
 )
 from rag.passages import Draft, Passage
 from rag.schemas import Citation
+from rag.store_records import section_of
 
 __all__ = [
     "CITE",
@@ -161,7 +162,7 @@ class ClaimVerifier:
                     chunk_id=passage.chunk_id,
                     quote=quote,
                     score=passage.score,
-                    section=(passage.metadata or {}).get("section") or None,
+                    section=section_of(passage.metadata, passage.text.find(quote)),
                 )
             )
         return self.numbering[key]

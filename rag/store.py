@@ -198,6 +198,17 @@ class ChromaStore:
         return ChromaVectorStore(chroma_collection=collection)
 
     # -- writes ---------------------------------------------------------------------------------
+    def add_nodes(self, nodes: Sequence[Any]) -> None:
+        """Write chunks (llama-index nodes with vectors) in batches Chroma takes: llama-index's own cap
+        (41,665) is above Chroma's max batch size (5,461), so a long manual's chunks failed in one add."""
+        if not nodes:
+            return
+        vector_store = self.llama_vector_store()
+        with self._guard():
+            step = self._client.get_max_batch_size()
+            for lo in range(0, len(nodes), step):
+                vector_store.add(list(nodes[lo : lo + step]))
+
     def add_sentences(self, sentences: Sequence[StoredSentence], doc_ids: Sequence[str]) -> None:
         """Upsert sentences (of one or several documents; doc_ids[i] is sentence i's) in one write."""
         if not sentences:

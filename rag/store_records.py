@@ -31,6 +31,25 @@ class StoredSentence:
     meta: dict[str, str | int | float | bool] = field(default_factory=dict)  # annotations (sentence_annotator)
 
 
+def section_of(metadata: dict[str, Any] | None, offset: int) -> str | None:
+    """The heading path a passage's text stands under at `offset` (chunk metadata "section" and
+    "section_starts", see ingest.chunking.section_starts); the chunk's first section when unknown."""
+    import json
+
+    metadata = metadata or {}
+    section = metadata.get("section") or None
+    if offset < 0 or not metadata.get("section_starts"):
+        return section
+    try:
+        starts = json.loads(metadata["section_starts"])
+    except (TypeError, ValueError):
+        return section
+    for begin, path in starts:
+        if isinstance(begin, int) and begin <= offset:
+            section = path
+    return section
+
+
 def annotation(meta: dict) -> dict[str, str | int | float | bool]:
     """A sentence annotator's dict as Chroma metadata: flat scalars only, our own keys never overwritten."""
     out: dict[str, str | int | float | bool] = {}

@@ -22,3 +22,18 @@ def test_sentences_beyond_chromas_batch_limit_are_all_written(tmp_path: Path) ->
     found = store.sentences_for(sorted({s.chunk_id for s in sentences}))
     assert len(found) == count
     assert {s.text for s in found} >= {f"Sentence {count - 1}.", f"Sentence {limit}."}  # past the first batch
+
+
+def test_chunks_beyond_chromas_batch_limit_are_all_written(tmp_path: Path) -> None:
+    from llama_index.core.schema import TextNode
+
+    store = ChromaStore(Settings(_env_file=None, data_dir=tmp_path / "data"))
+    store.open_for_write("test-model", 4)
+    count = store._client.get_max_batch_size() + 3  # llama-index's own batches (41,665) are above the limit
+    vector = [0.5, 0.5, 0.5, 0.5]
+    nodes = [
+        TextNode(id_=f"doc:c{i}", text=f"Chunk {i}.", embedding=vector, metadata={"doc_id": "doc"})
+        for i in range(count)
+    ]
+    store.add_nodes(nodes)
+    assert store.count() == count
