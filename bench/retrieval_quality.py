@@ -92,7 +92,7 @@ TITLE_REPEAT = 3  # BM25F-like: title and section tokens count this many times (
 
 
 def keyword_terms(scheme: str, title: str, section: str, body: str) -> list[str]:
-    from rag.text import content_terms
+    from rag.retrieval import keyword_terms as content_terms  # BM25's tokens: hyphenated words split too
 
     if scheme == "body":
         return content_terms(body)
@@ -187,7 +187,7 @@ class CorpusRun:
     ) -> list[Case]:
         """Candidate lists of every retrieval question (of the corpus's file, or `questions`)."""
         from rag.question import analyse
-        from rag.text import content_terms
+        from rag.retrieval import keyword_terms
 
         out = []
         k = min(self.candidates, len(self.chunks))
@@ -204,7 +204,7 @@ class CorpusRun:
                     scores = self.vectors(scheme) @ vector
                     top = np.argsort(-scores)[:k]
                     case.dense[scheme] = Ranking.of((self.ids[i], float(scores[i])) for i in top)
-            terms = content_terms(query)
+            terms = keyword_terms(query)
             for scheme in keyword_schemes:
                 if not terms:
                     case.keyword[scheme] = Ranking.of([])
