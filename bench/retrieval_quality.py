@@ -131,15 +131,15 @@ class Case:
 class CorpusRun:
     """A corpus ingested once, its chunks and field texts, and every question's candidate lists."""
 
-    def __init__(self, spec: CorpusSpec, work_dir: Path, embedder, candidates: int = 20, log=None) -> None:
+    def __init__(self, spec: CorpusSpec, work_dir: Path, embedder, candidates: int | None = None, log=None) -> None:
         from ingest.pipeline import ingest_paths
         from rag.errors import IndexMismatchError
-        from rag.retrieval import HybridRetriever
+        from rag.retrieval import CANDIDATES, HybridRetriever
         from rag.store import ChromaStore
 
         self.spec = spec
         self.embedder = embedder
-        self.candidates = candidates
+        self.candidates = CANDIDATES if candidates is None else candidates  # what rag.retrieval uses
         self.log = log or (lambda message: None)
         settings = Settings(_env_file=None, data_dir=work_dir / spec.name)
         t0 = time.perf_counter()
