@@ -92,7 +92,7 @@ TITLE_REPEAT = 3  # BM25F-like: title and section tokens count this many times (
 
 
 def keyword_terms(scheme: str, title: str, section: str, body: str) -> list[str]:
-    from rag.text import content_terms
+    from rag.retrieval import keyword_terms as content_terms  # BM25's tokens: hyphenated words split too
 
     if scheme == "body":
         return content_terms(body)
@@ -131,15 +131,15 @@ class Case:
 class CorpusRun:
     """A corpus ingested once, its chunks and field texts, and every question's candidate lists."""
 
-    def __init__(self, spec: CorpusSpec, work_dir: Path, embedder, candidates: int = 20, log=None) -> None:
+    def __init__(self, spec: CorpusSpec, work_dir: Path, embedder, candidates: int | None = None, log=None) -> None:
         from ingest.pipeline import ingest_paths
         from rag.errors import IndexMismatchError
-        from rag.retrieval import HybridRetriever
+        from rag.retrieval import CANDIDATES, HybridRetriever
         from rag.store import ChromaStore
 
         self.spec = spec
         self.embedder = embedder
-        self.candidates = candidates
+        self.candidates = CANDIDATES if candidates is None else candidates  # what rag.retrieval uses
         self.log = log or (lambda message: None)
         settings = Settings(_env_file=None, data_dir=work_dir / spec.name)
         t0 = time.perf_counter()
@@ -187,7 +187,7 @@ class CorpusRun:
     ) -> list[Case]:
         """Candidate lists of every retrieval question (of the corpus's file, or `questions`)."""
         from rag.question import analyse
-        from rag.text import content_terms
+        from rag.retrieval import keyword_terms
 
         out = []
         k = min(self.candidates, len(self.chunks))
@@ -204,7 +204,7 @@ class CorpusRun:
                     scores = self.vectors(scheme) @ vector
                     top = np.argsort(-scores)[:k]
                     case.dense[scheme] = Ranking.of((self.ids[i], float(scores[i])) for i in top)
-            terms = content_terms(query)
+            terms = keyword_terms(query)
             for scheme in keyword_schemes:
                 if not terms:
                     case.keyword[scheme] = Ranking.of([])

@@ -101,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--corpus", action="append", help="only these corpora (names)")
     parser.add_argument("--k", type=int, nargs="+", default=[8])
     parser.add_argument("--seats", type=int, nargs="+", default=[4])
+    parser.add_argument("--candidates", type=int, help="from each retriever before fusion (default: rag.retrieval's)")
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/citebot-retrieval-quality"))
     parser.add_argument("--sort", action="store_true", help="best worst-corpus hit@1, then MRR, first")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
@@ -117,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no corpus has a {args.split} question file", file=sys.stderr)
         return 1
     embedder = MiniLMEmbedder()
-    runs = [CorpusRun(spec, args.work_dir, embedder, log=_log) for spec in specs]
+    runs = [CorpusRun(spec, args.work_dir, embedder, candidates=args.candidates, log=_log) for spec in specs]
     variants = all_variants()
     if not any(run.has_sections for run in runs):
         variants = [v for v in variants if v.dense not in SECTION_SCHEMES]  # same text as "stored" then

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -32,7 +33,13 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 DENSE_WEIGHT = 1.0  # equal evidence: normalised lists need no per-corpus weight (bench/retrieval_variants.py)
 KEYWORD_WEIGHT = 1.0
-CANDIDATES = 20  # from each retriever before fusion
+# From each retriever before fusion. Min-max puts each list's last candidate at 0, like a chunk the
+# list missed; deeper lists keep that floor below the contenders (dev hit@1 over four corpora:
+# 20 -> 139, 30 -> 142, 40 -> 143, 60 -> 141, 100 -> 137 of 168; bench/retrieval_variants.py --candidates).
+CANDIDATES = 40
+# Part of the BM25 cache key: bump whenever keyword_terms tokenises differently.
+KEYWORD_SCHEME = "hyphen-parts-1"
+_HYPHENATED = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+")
 
 
 @dataclass
@@ -103,17 +110,19 @@ class HybridRetriever:
     def _build(self, fingerprint: str, chunks: list[StoredChunk]) -> Snapshot:
         chunks = sorted(chunks, key=lambda c: c.chunk_id)
         by_id = {c.chunk_id: i for i, c in enumerate(chunks)}
-        terms = [_keyword_text(c) for c in chunks]
-        doc_freq: dict[str, int] = {}
-        for chunk_terms in terms:
+        texts = [f"{c.metadata.get('title', '')}\n{c.text}" for c in chunks]
+        base = [content_terms(text) for text in texts]
+        doc_freq: dict[str, int] = {}  # of the reader's terms (content_terms), not of the hyphen parts
+        for chunk_terms in base:
             for term in set(chunk_terms):
                 doc_freq[term] = doc_freq.get(term, 0) + 1
+        terms = [chunk_terms + hyphen_parts(text) for chunk_terms, text in zip(base, texts)]
         return Snapshot(fingerprint, chunks, by_id, self._load_or_build_bm25(fingerprint, terms), doc_freq)
 
     def _load_or_build_bm25(self, fingerprint: str, terms: list[list[str]]) -> bm25s.BM25 | None:
         if not terms:
             return None
-        path = self.cache_dir / "bm25" / fingerprint
+        path = self.cache_dir / "bm25" / f"{KEYWORD_SCHEME}-{fingerprint}"
         if (path / "params.index.json").exists():
             try:
                 return bm25s.BM25.load(str(path), show_progress=False)
@@ -157,7 +166,7 @@ class HybridRetriever:
         return passages
 
     def _keyword(self, snap: Snapshot, query: str) -> list[tuple[int, float]]:
-        terms = content_terms(query)
+        terms = keyword_terms(query)
         if not terms or snap.bm25 is None:
             return []
         k = min(CANDIDATES, len(snap.chunks))
@@ -187,8 +196,18 @@ def complete_versions(chunks: list[StoredChunk]) -> list[StoredChunk]:
     return [chunk for _rank, group in best.values() for chunk in group]
 
 
-def _keyword_text(chunk: StoredChunk) -> list[str]:
-    return content_terms(f"{chunk.metadata.get('title', '')}\n{chunk.text}")
+def keyword_terms(text: str) -> list[str]:
+    """What BM25 compares: content_terms, plus the parts of each hyphenated word.
+
+    "write-ahead" stays one term (the joined form) and also counts as "write" and "ahead", so a
+    question and a page that hyphenate a compound differently (or only one of them does) still match.
+    """
+    return content_terms(text) + hyphen_parts(text)
+
+
+def hyphen_parts(text: str) -> list[str]:
+    """content_terms of the parts of every hyphenated word in `text` (the joined form not repeated)."""
+    return content_terms(" ".join(m.group(0).replace("-", " ") for m in _HYPHENATED.finditer(text)))
 
 
 def _passage(n: int, chunk: StoredChunk, score: float) -> Passage:

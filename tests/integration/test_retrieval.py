@@ -7,7 +7,7 @@ from pathlib import Path
 from ingest.pipeline import ingest_paths
 from rag.embedding import MiniLMEmbedder
 from rag.fusion import FusionConfig, FusionMethod
-from rag.retrieval import HybridRetriever
+from rag.retrieval import KEYWORD_SCHEME, HybridRetriever
 from rag.settings import Settings
 from rag.store import ChromaStore
 
@@ -56,3 +56,20 @@ def test_every_fusion_method_ranks_the_page_holding_the_words_and_meaning_first(
         assert passages[0].source == "tides.md", method
         scores = [p.score for p in passages]
         assert scores == sorted(scores, reverse=True) and 0.0 <= min(scores) <= max(scores) <= 1.0, method
+
+
+def test_a_question_spelling_a_compound_apart_finds_the_page_that_hyphenates_it(tmp_path: Path):
+    docs = tmp_path / "docs"
+    _write(docs, "wal.md", "# Logging\n\nChanges go to the write-ahead journal before the data files are touched.\n")
+    _write(docs, "backup.md", "# Backup\n\nA base backup copies the data files while the server keeps running.\n")
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data")
+    embedder = MiniLMEmbedder()
+    ingest_paths(settings, [docs], progress=False, embedder=embedder)
+    retriever = HybridRetriever(ChromaStore(settings), embedder, settings.data_dir)
+    snap = retriever.snapshot()
+    assert snap.bm25 is not None
+    docs_found, _scores = snap.bm25.retrieve([["ahead"]], k=1, show_progress=False)
+    assert snap.chunks[int(docs_found[0][0])].metadata["source"] == "wal.md"
+    # the on-disk BM25 cache is keyed by the tokenisation too: an index cached before the change is not reused
+    cached = [p.name for p in (settings.data_dir / "bm25").iterdir()]
+    assert cached and all(name.startswith(f"{KEYWORD_SCHEME}-") for name in cached)

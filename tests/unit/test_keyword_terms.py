@@ -1,0 +1,22 @@
+"""BM25's tokens: a hyphenated word counts whole and by its parts."""
+
+from __future__ import annotations
+
+from rag.retrieval import hyphen_parts, keyword_terms
+from rag.text import content_terms
+
+
+def test_a_hyphenated_word_keeps_its_joined_form_and_adds_its_parts():
+    terms = keyword_terms("The write-ahead log")
+    assert "write-ahead" in terms
+    assert {"write", "ahead", "log"} <= set(terms)
+
+
+def test_text_without_hyphens_tokenises_as_the_reader_does():
+    text = "Tides are caused by the gravity of the Moon"
+    assert keyword_terms(text) == content_terms(text)
+    assert hyphen_parts(text) == []
+
+
+def test_stopword_parts_of_a_hyphenated_word_are_dropped():
+    assert hyphen_parts("an up-to-date copy") == ["date"]
