@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     openai_embedding_model: str = Field("text-embedding-3-small")
     sentence_vectors: str = Field(
         "separate",
-        pattern="^(pooled|separate)$",
+        pattern="^(pooled(-c[0-9]{1,2})?|separate)$",
         description="separate (default): every sentence embedded on its own; pooled: each sentence's vector "
         "is pooled from its chunk's own model pass (half the model work; measured 2 questions worse on the "
         "seeds dev split, 2 better on postgresql). Changing it re-embeds documents at the next ingest.",
