@@ -2,8 +2,10 @@
 
 `pooled`: each chunk is embedded once and each of its sentences gets the mean of the
 chunk's token states over the sentence's characters (rag.embedding.MiniLMEmbedder.embed_with_spans),
-so sentences cost no model call. Measured on the dev splits: seeds 2 questions worse, PostgreSQL 2
-better than `separate`, so it is not the default. A sentence the pass cannot cover (an embedder without
+so sentences cost no model call; `pooled-cN` widens each span by N word pieces on each side.
+Measured on the dev splits of the four corpora (README "Benchmarks", fifth round): the best,
+`pooled-c8`, is 1 right answer above `separate` in sum but 2 below it on PostgreSQL (every pooled
+variant is), so it is not the default. A sentence the pass cannot cover (an embedder without
 token states, e.g. OpenAI, or a chunk text not found in its embedded text) is embedded on its own.
 
 `separate` (the default): every distinct sentence is embedded on its own, as before issue 13.
