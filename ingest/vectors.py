@@ -21,6 +21,7 @@ import numpy as np
 
 from ingest.chunking import ChunkSentence, embed_text, node_text
 
+
 def sentence_vector_build(mode: str) -> str:
     """How a document's sentence vectors were made: kept in its file-registry entry; a change re-embeds it."""
     return f"{mode}-v1"

@@ -225,9 +225,7 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.clip(norms, 1e-12, None)).astype(np.float32)
 
 
-def span_vectors(
-    states: np.ndarray, offsets: np.ndarray, spans: list[tuple[int, int]], context: int = 0
-) -> np.ndarray:
+def span_vectors(states: np.ndarray, offsets: np.ndarray, spans: list[tuple[int, int]], context: int = 0) -> np.ndarray:
     """Mean token state over each character span [lo, hi), L2-normalised; zeros for a span without tokens.
 
     `states` [tokens, dim] and `offsets` [tokens, 2] are one text's (special tokens have empty offsets
