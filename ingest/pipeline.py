@@ -33,7 +33,7 @@ from ingest.discovery import discover
 from ingest.loaders import LoadError
 from ingest.planning import Build, Pending, plan, prune_list
 from ingest.report import IngestReport, print_report, progress_bar, stage
-from ingest.vectors import SENTENCE_VECTOR_BUILDS, embed_group
+from ingest.vectors import embed_group, sentence_vector_build
 from rag.errors import CitebotError, IndexMismatchError, StoreUnavailableError
 from rag.settings import EmbeddingKind, Settings
 from rag.store import ChromaStore, StoredSentence
@@ -98,7 +98,7 @@ class Ingester:
 
     @property
     def build(self) -> Build:
-        return Build(self.model_name, SENTENCE_VECTOR_BUILDS[self.settings.sentence_vectors])
+        return Build(self.model_name, sentence_vector_build(self.settings.sentence_vectors))
 
     # -- the run ------------------------------------------------------------------------------------
     def run(

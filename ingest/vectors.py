@@ -2,8 +2,10 @@
 
 `pooled`: each chunk is embedded once and each of its sentences gets the mean of the
 chunk's token states over the sentence's characters (rag.embedding.MiniLMEmbedder.embed_with_spans),
-so sentences cost no model call. Measured on the dev splits: seeds 2 questions worse, PostgreSQL 2
-better than `separate`, so it is not the default. A sentence the pass cannot cover (an embedder without
+so sentences cost no model call; `pooled-cN` widens each span by N word pieces on each side.
+Measured on the dev splits of the four corpora (README "Benchmarks", fifth round): the best,
+`pooled-c8`, is 1 right answer above `separate` in sum but 2 below it on PostgreSQL (every pooled
+variant is), so it is not the default. A sentence the pass cannot cover (an embedder without
 token states, e.g. OpenAI, or a chunk text not found in its embedded text) is embedded on its own.
 
 `separate` (the default): every distinct sentence is embedded on its own, as before issue 13.
@@ -19,8 +21,15 @@ import numpy as np
 
 from ingest.chunking import ChunkSentence, embed_text, node_text
 
-SENTENCE_VECTOR_BUILDS = {"pooled": "pooled-v1", "separate": "separate-v1"}
-"""How a document's sentence vectors were made: kept in its file-registry entry; a change re-embeds it."""
+
+def sentence_vector_build(mode: str) -> str:
+    """How a document's sentence vectors were made: kept in its file-registry entry; a change re-embeds it."""
+    return f"{mode}-v1"
+
+
+def pool_context(mode: str) -> int:
+    """Word pieces of context on each side of a pooled sentence: `pooled-c4` -> 4, `pooled` -> 0."""
+    return int(mode.rpartition("-c")[2]) if mode.startswith("pooled-c") else 0
 
 
 @dataclass
@@ -36,14 +45,14 @@ def embed_group(embedder: Any, nodes: list[Any], sentences: list[list[ChunkSente
     """Vectors of the nodes and of each node's sentences (`sentences[i]` are node i's)."""
     texts = [embed_text(node) for node in nodes]
     pool = getattr(embedder, "embed_with_spans", None)
-    if mode != "pooled" or pool is None:
+    if not mode.startswith("pooled") or pool is None:
         return _separate(embedder, texts, sentences)
     spans, offsets = [], []
     for node, text, rows in zip(nodes, texts, sentences, strict=True):
         offset = _content_offset(text, node_text(node))
         offsets.append(offset)
         spans.append([] if offset < 0 else [(offset + s.lo, offset + s.hi) for s in rows])
-    chunk_vectors, span_vectors = pool(texts, spans)
+    chunk_vectors, span_vectors = pool(texts, spans, pool_context(mode))
     flat: list[np.ndarray | None] = []
     for offset, rows, vectors in zip(offsets, sentences, span_vectors):
         if offset < 0:

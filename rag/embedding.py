@@ -173,13 +173,13 @@ class MiniLMEmbedder:
         return self._embed_ids([self._truncate(self._pieces([text])[0])])[0]
 
     def embed_with_spans(
-        self, texts: list[str], spans: list[list[tuple[int, int]]]
+        self, texts: list[str], spans: list[list[tuple[int, int]]], context: int = 0
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """One model pass per text: each text's vector, and a vector for each of its character spans.
 
         A span's vector is the mean of the text's token states over the word pieces inside the span,
         L2-normalised: the text's own pooling restricted to the span, so it costs no second pass.
-        A span with no word piece inside the model's window (or none at all) gets the zero vector;
+        `context` word pieces on each side of the span are pooled with it. A span with no word piece inside the model's window (or none at all) gets the zero vector;
         callers embed those on their own (`embed_documents`).
         """
         if len(spans) != len(texts):
@@ -193,7 +193,7 @@ class MiniLMEmbedder:
             out[idx] = _normalise(_masked_mean(hidden, mask))
             for row, i in enumerate(idx):
                 offsets = encoded[i][1][: len(rows[i])]
-                span_out[i][:] = span_vectors(hidden[row, : len(rows[i])], offsets, spans[i])
+                span_out[i][:] = span_vectors(hidden[row, : len(rows[i])], offsets, spans[i], context)
         return out, span_out
 
     def _hidden(self, rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -225,7 +225,7 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.clip(norms, 1e-12, None)).astype(np.float32)
 
 
-def span_vectors(states: np.ndarray, offsets: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
+def span_vectors(states: np.ndarray, offsets: np.ndarray, spans: list[tuple[int, int]], context: int = 0) -> np.ndarray:
     """Mean token state over each character span [lo, hi), L2-normalised; zeros for a span without tokens.
 
     `states` [tokens, dim] and `offsets` [tokens, 2] are one text's (special tokens have empty offsets
@@ -237,6 +237,11 @@ def span_vectors(states: np.ndarray, offsets: np.ndarray, spans: list[tuple[int,
     for k, (lo, hi) in enumerate(spans):
         inside = real & (starts >= lo) & (ends <= hi)
         if inside.any():
+            if context:  # widen to `context` real word pieces on each side
+                at = np.flatnonzero(real)
+                first, last = np.searchsorted(at, np.flatnonzero(inside)[[0, -1]])
+                inside = np.zeros_like(real)
+                inside[at[max(0, first - context) : last + context + 1]] = True
             out[k] = _normalise(states[inside].mean(axis=0))
     return out
 

@@ -9,7 +9,7 @@ import pytest
 from llama_index.core.schema import MetadataMode
 
 from ingest.chunking import ChunkSentence
-from ingest.vectors import embed_group
+from ingest.vectors import embed_group, pool_context, sentence_vector_build
 from rag.embedding import MiniLMEmbedder, span_vectors
 from rag.store import StoredSentence
 from rag.text import split_sentences
@@ -26,6 +26,20 @@ def test_a_span_is_the_mean_of_the_word_pieces_inside_it() -> None:
     assert np.allclose(out[1], np.array([3.0, 4.0]) / 5.0)  # mean (1.5, 2) -> (0.6, 0.8)
     assert not out[2].any()  # no word piece inside: the zero vector (the caller embeds it alone)
     assert np.allclose(out[3], [0.0, 1.0])  # "cd" (3-5) starts before the span: only "ef" is inside
+
+
+def test_context_widens_a_span_by_word_pieces_on_each_side_never_onto_special_tokens() -> None:
+    states = np.array([[9.0, 9.0], [1.0, 0.0], [3.0, 0.0], [0.0, 4.0], [9.0, 9.0]], dtype=np.float32)
+    offsets = np.array([[0, 0], [0, 2], [3, 5], [5, 8], [0, 0]])
+    out = span_vectors(states, offsets, [(3, 5), (5, 8), (2, 3)], context=1)
+    assert np.allclose(out[0], np.array([4.0, 4.0]) / np.hypot(4.0, 4.0))  # "ab" + "cd" + "ef": mean (4/3, 4/3)
+    assert np.allclose(out[1], np.array([3.0, 4.0]) / 5.0)  # "cd" + "ef"; [SEP] is not context
+    assert not out[2].any()  # an empty span stays empty: context widens spans, it does not make them
+
+
+def test_pool_context_is_read_from_the_mode_and_names_its_build() -> None:
+    assert (pool_context("pooled"), pool_context("pooled-c4"), pool_context("separate")) == (0, 4, 0)
+    assert sentence_vector_build("pooled") == "pooled-v1" and sentence_vector_build("pooled-c4") == "pooled-c4-v1"
 
 
 @pytest.fixture(scope="module")
