@@ -15,6 +15,7 @@ MIN_GAIN = 0.15  # share of the question's weight a joining sentence must newly 
 LIST_JOIN_RATIO = 0.85  # for "which forces ...": another sentence naming something new joins above this share
 DISAGREE_RATIO = 0.5  # another article's different amount is shown down to this share of the best score
 MAX_SENTENCES = 3
+TIE_RATIO = 0.9  # a runner-up this close to the best cannot be told apart from it by the score: both are quoted
 
 
 def combine(query: Query, candidates: list[Candidate], idf: Callable[[str], float]) -> list[Candidate]:
@@ -32,10 +33,14 @@ def combine(query: Query, candidates: list[Candidate], idf: Callable[[str], floa
     variant = _name_variant(query, candidates)
     if variant is not None:
         chosen.append(variant)
+    runner_up = _near_tie(candidates, chosen)
+    if runner_up is not None:
+        chosen.append(runner_up)
+        covered |= set(content_terms(runner_up.text))
     for other in candidates[1:]:
         if len(chosen) >= MAX_SENTENCES:
             break
-        if other is variant:
+        if other is variant or other is runner_up:
             continue
         if other.score < best.score * JOIN_RATIO:
             # further down, only another article's different value of the asked kind may join:
@@ -73,5 +78,21 @@ def _name_variant(query: Query, candidates: list[Candidate]) -> Candidate | None
         if other.score < best.score * VALUE_DISAGREE_RATIO:
             break
         if other.passage.doc_id != best.passage.doc_id and name_variants(other.name, best.name):
+            return other
+    return None
+
+
+def _near_tie(candidates: list[Candidate], chosen: list[Candidate]) -> Candidate | None:
+    """The second-best sentence when it scores almost as well as the best one, from any document.
+
+    The score ranks sentences about the question's topic closely together; when the best two are within
+    a few per cent, the facts asked for are as often in the second as in the first (or spread over both),
+    so both are quoted rather than betting on one.
+    """
+    best = candidates[0]
+    for other in candidates[1:]:
+        if other.score < best.score * TIE_RATIO:
+            return None
+        if other.holds_wanted >= best.holds_wanted and not any(same_text(other.text, c.text) for c in chosen):
             return other
     return None

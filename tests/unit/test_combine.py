@@ -1,0 +1,44 @@
+"""Which sentences answer together (rag.combine), on hand-made candidates: no model needed."""
+
+from __future__ import annotations
+
+from rag.answer_values import Candidate
+from rag.combine import TIE_RATIO, combine
+from rag.passages import Passage
+from rag.question import analyse
+
+
+def _cand(text: str, score: float, doc: str = "a", index: int = 0) -> Candidate:
+    passage = Passage(
+        n=1 if doc == "a" else 2, chunk_id=f"{doc}-0", doc_id=doc, source=f"{doc}.txt", title=doc, text=text, score=1.0
+    )
+    return Candidate(passage, text, index, cosine=score, keyword=0.5, holds_wanted=False, score=score)
+
+
+QUERY = analyse("why does the backup tool skip open files")
+BEST = _cand("The tool reads each file once while the server runs.", 1.0)
+TIED = _cand("Files that are open for writing are skipped to avoid torn copies.", TIE_RATIO + 0.02, index=3)
+FAR = _cand("Files that are open for writing are skipped to avoid torn copies.", TIE_RATIO - 0.1, index=3)
+OTHER = _cand("The manual describes every option of the tool in turn.", 0.5, index=5)
+
+
+def test_a_near_tie_from_the_same_document_is_quoted_too() -> None:
+    chosen = combine(QUERY, [BEST, TIED, OTHER], idf=lambda t: 1.0)
+    assert [c.text for c in chosen[:2]] == [BEST.text, TIED.text]
+
+
+def test_a_clearly_weaker_sentence_of_the_same_document_stays_out() -> None:
+    chosen = combine(QUERY, [BEST, FAR, OTHER], idf=lambda t: 1.0)
+    assert [c.text for c in chosen] == [BEST.text]
+
+
+def test_a_near_tie_repeating_the_best_sentence_is_not_quoted_twice() -> None:
+    echo = _cand("The tool reads each file once while the server runs.", 0.99, index=7)
+    chosen = combine(QUERY, [BEST, echo, TIED], idf=lambda t: 1.0)
+    assert [c.text for c in chosen] == [BEST.text, TIED.text]
+
+
+def test_a_tie_without_the_asked_kind_does_not_join_a_sentence_holding_it() -> None:
+    typed = Candidate(BEST.passage, BEST.text, 0, 1.0, 0.5, holds_wanted=True, score=1.0)
+    chosen = combine(analyse("when did the backup start"), [typed, TIED], idf=lambda t: 1.0)
+    assert TIED not in chosen
