@@ -177,7 +177,7 @@ class ExtractiveGenerator:
             floor = candidates[0].score * TYPED_RATIO
             typed = [c for c in candidates if c.holds_wanted and c.score >= floor]
             candidates = typed + [c for c in candidates if c not in typed]
-        if not self._answers(query, candidates[0]):
+        if not self._answers(query, candidates[0]) or not self._about_subject(query, candidates[0], passages):
             return []
         return combine(query, candidates, self.idf)
 
@@ -190,6 +190,29 @@ class ExtractiveGenerator:
         if query.types:
             return best.holds_wanted
         return best.holds_wanted or best.score >= UNTYPED_ABSTAIN_SCORE
+
+    def _about_subject(self, query: Query, best: Candidate, passages: list[Passage]) -> bool:
+        """Whether the answer is about the question's specific subject: of the question's own words that
+        the retrieved passages hold, the rarest stands in the sentence, next to it, or in its section
+        heading. An on-topic sentence lacking it gives a value of another subject ("how many ppl work at
+        the X plant" answered by a count of the city's victims)."""
+        entries = self._sentences([p.chunk_id for p in passages])
+        present = frozenset().union(*(e.terms for e in entries))
+        asked_kind = set(content_terms(query.focus_noun))  # "which port": the kind asked for, not the subject
+        own = [t for t in query.terms if t in present and t not in asked_kind]
+        if not own:
+            return True  # typos and paraphrase: nothing to hold the sentence to
+        subject = max(own, key=self.idf)
+        return subject in self._window_terms(best)
+
+    def _window_terms(self, cand: Candidate) -> set[str]:
+        """Terms of a candidate, its neighbours in the chunk, the sentence it introduces, and its section."""
+        terms = set(content_terms(cand.text))
+        for entry in self._cache.get(cand.passage.chunk_id, []):
+            if cand.index - 1 <= entry.sentence.index <= cand.index + 1:
+                terms |= entry.terms
+        section = cand.passage.metadata.get("section") or ""
+        return terms | set(content_terms(f"{section} {cand.passage.title} {cand.follows or ''}"))
 
     # -- scoring -------------------------------------------------------------------------------
     def _sentences(self, chunk_ids: list[str]) -> list[_Entry]:

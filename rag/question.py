@@ -15,8 +15,11 @@ from enum import Enum
 from typing import Any
 
 from rag import nlp
+from rag.instructions import looks_like_instruction
 from rag.schemas import Turn
 from rag.text import content_terms, split_sentences
+
+__all__ = ["Query", "Wants", "analyse", "looks_like_instruction", "wants_of"]
 
 NUMERIC = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 TEMPORAL = frozenset({"DATE", "TIME"})
@@ -93,30 +96,10 @@ CODE_KINDS = frozenset(
 )
 USE_VERBS = frozenset("use run type call pass set invoke".split())  # "what do i *use* to restore ..."
 
-# Sentences of a question that try to steer the bot rather than ask about the documents.
-INJECTION = re.compile(
-    r"(ignore|disregard|forget|override)\b.{0,40}\b(instruction|prompt|rule|previous|above|guideline)s?"
-    r"|system prompt|your (instructions|prompt|rules)|developer mode|jailbreak|you are now|pretend (to be|you)"
-    r"|act as\b|print (the word|exactly|only)|say (the word|exactly)|repeat after me|reveal\b|from now on",
-    re.I,
-)
-# Text in a document addressed to an assistant: a chat role prefix, or an order about its instructions.
-ROLE_PREFIX = re.compile(r"^\W{0,3}(assistant|system|user|ai|bot|human)\s*[:>]", re.I)
-ORDER = re.compile(
-    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules|guidelines)\b"
-    r"|\bsystem prompt\b|\bdeveloper mode\b|\bjailbreak|\byou are now\b|\bas an ai\b"
-    r"|\b(print|say|output|reply with|respond with|answer with)\s+(only\s+)?(the word|exactly|only)\b",
-    re.I,
-)
 # Chat spellings the parser misreads: "whats the max" (no verb), "u" (a noun).
 CHAT_SPELLINGS = {"whats": "what's", "whos": "who's", "wheres": "where's", "hows": "how's", "u": "you"}
 CHAT_WORD = re.compile(r"\b(" + "|".join(CHAT_SPELLINGS) + r")\b", re.I)
 FOLLOW_UP = re.compile(r"\b(it|they|them|that|this|those|these|he|she|his|her|their|there)\b", re.I)
-
-
-def looks_like_instruction(text: str) -> bool:
-    """Is this text (a sentence of a document, or of a question) an instruction to an assistant?"""
-    return bool(ROLE_PREFIX.search(text) or ORDER.search(text))
 
 
 @dataclass
@@ -151,7 +134,7 @@ def analyse(question: str, history: list[Turn] | None = None) -> Query:
     kept, injected = [], False
     for lo, hi in split_sentences(question):
         sentence = question[lo:hi]
-        if INJECTION.search(sentence):
+        if looks_like_instruction(sentence):
             injected = True
             continue
         kept.append(sentence)
