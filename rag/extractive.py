@@ -55,6 +55,7 @@ W_POLAR = 0.08  # yes/no questions: the sentence holds a negation, restriction o
 W_SPECIFIC = 0.05  # a date or figure that names its value ("Sunday") rather than relates it ("last month")
 TYPE_BONUS, TYPE_MISSING = 0.12, -0.15  # holds / lacks what the question asks for
 RESTATEMENT_PENALTY = -0.15  # a sentence that only repeats the question's words
+SUBJECT_COVERAGE = 0.3  # share (by rarity) of the question's subject near a sentence offering a value (dev)
 ABSTAIN_SCORE = 0.40  # below this the best sentence is not taken as an answer
 UNTYPED_ABSTAIN_SCORE = 0.40  # the floor for questions with no expected answer type (chosen on dev)
 TYPED_RATIO = 0.75  # a sentence holding the asked-for kind may lead if it scores this share of the best
@@ -192,18 +193,21 @@ class ExtractiveGenerator:
         return best.holds_wanted or best.score >= UNTYPED_ABSTAIN_SCORE
 
     def _about_subject(self, query: Query, best: Candidate, passages: list[Passage]) -> bool:
-        """Whether the answer is about the question's specific subject: of the question's own words that
-        the retrieved passages hold, the rarest stands in the sentence, next to it, or in its section
-        heading. An on-topic sentence lacking it gives a value of another subject ("how many ppl work at
-        the X plant" answered by a count of the city's victims)."""
+        """Whether a sentence offering a value gives it for the question's own subject: the names and
+        compound nouns of the question ("the *port qasim plant*", "*panda bonds*") that the retrieved
+        passages hold stand, weighted by rarity, mostly in the sentence, next to it or in its section.
+        Otherwise it is a value of another subject (a count of the city's victims for "how many work at
+        the plant"). Sentences offering no value are judged by score alone (`_answers`)."""
+        if not best.holds_wanted or not query.subject:
+            return True
         entries = self._sentences([p.chunk_id for p in passages])
         present = frozenset().union(*(e.terms for e in entries))
-        asked_kind = set(content_terms(query.focus_noun))  # "which port": the kind asked for, not the subject
-        own = [t for t in query.terms if t in present and t not in asked_kind]
-        if not own:
-            return True  # typos and paraphrase: nothing to hold the sentence to
-        subject = max(own, key=self.idf)
-        return subject in self._window_terms(best)
+        subject = [t for t in query.subject if t in present]  # typos and paraphrase hold nothing to check
+        if not subject:
+            return True
+        window = self._window_terms(best)
+        covered = sum(self.idf(t) for t in subject if t in window) / sum(self.idf(t) for t in subject)
+        return covered >= SUBJECT_COVERAGE
 
     def _window_terms(self, cand: Candidate) -> set[str]:
         """Terms of a candidate, its neighbours in the chunk, the sentence it introduces, and its section."""

@@ -125,6 +125,7 @@ class Query:
     verb_form: str = ""  # "drove", as written in the question
     speaker: list[str] = field(default_factory=list)  # terms of X in "what did X say": a quote of X answers
     yes_no: bool = False  # "can i ...", "is md5 still ok": the answer says no, or on which condition
+    subject: list[str] = field(default_factory=list)  # terms of its names and compound nouns ("panda bonds")
     asks_code: bool = (
         False  # "how do i ...", "which option ...": a command, option or setting answers (rag.code_tokens)
     )
@@ -159,10 +160,23 @@ def _analyse_text(text: str, context: str = "") -> Query:
     if doc is None:
         return query
     _type_query(query, doc)
+    query.subject = _subject(doc, query.focus_noun)
     pieces = _parts(doc)
     if len(pieces) > 1:
         query.parts = [_analyse_text(piece, f"{context} {text}".strip()) for piece in pieces]
     return query
+
+
+def _subject(doc: Any, focus_noun: str) -> list[str]:
+    """What the question is specifically about: its proper nouns and the nouns of its compounds
+    ("the port qasim plant", "panda bonds", "git rerere"), not the kind of answer asked for."""
+    asked = set(content_terms(focus_noun))
+    out: list[str] = []
+    for tok in doc:
+        compound = tok.dep_ == "compound" or any(c.dep_ == "compound" for c in tok.children)
+        if tok.pos_ == "PROPN" or (tok.pos_ == "NOUN" and compound):
+            out += [t for t in content_terms(tok.text) if t not in asked and t not in out]
+    return out
 
 
 def _spelled_out(text: str) -> str:
