@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from rag.instructions import looks_like_instruction as instruction
 from rag.text import STOPWORDS, content_terms, normalize_ws, split_sentences
 
 MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -80,13 +81,6 @@ _NUMBER_WORDS = {
 }  # "one" is left out: it is a pronoun far more often than a count
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*(?:[.,][0-9]+)*")
 # Role labels and prompt-steering phrases: text that talks to a model, not about the world.
-_INSTRUCTION = re.compile(
-    r"^\W*(assistant|system|user|ai|bot|model)\s*:"
-    r"|\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules?|previous|above)\b"
-    r"|\bsystem prompt\b|\byou are now\b|\bdeveloper mode\b|\bjailbreak\b|\brepeat after me\b"
-    r"|\b(respond|reply|answer|say|print|output)\s+(only\s+)?(with\s+)?(exactly|only|the word)\b",
-    re.I,
-)
 
 
 @dataclass
@@ -185,12 +179,10 @@ def _as_number(token: str) -> str | None:
 
 
 def looks_like_instruction(text: str) -> bool:
-    """Text addressed to a model (a role label, a prompt-steering phrase) rather than about the world.
-
-    A private check until the reader's `rag.question.looks_like_instruction` lands on this branch.
-    """
+    """Text addressed to a model (a role label, an order about its instructions or its reply; see
+    rag.instructions) rather than about the world."""
     text = normalise(text)
-    return any(_INSTRUCTION.search(text[lo:hi]) for lo, hi in split_sentences(text))
+    return any(instruction(text[lo:hi]) for lo, hi in split_sentences(text))
 
 
 def supporting_sentence(chunk_text: str, claims: list[str]) -> str | None:

@@ -55,6 +55,7 @@ W_POLAR = 0.08  # yes/no questions: the sentence holds a negation, restriction o
 W_SPECIFIC = 0.05  # a date or figure that names its value ("Sunday") rather than relates it ("last month")
 TYPE_BONUS, TYPE_MISSING = 0.12, -0.15  # holds / lacks what the question asks for
 RESTATEMENT_PENALTY = -0.15  # a sentence that only repeats the question's words
+SUBJECT_COVERAGE = 0.3  # share (by rarity) of the question's subject near a sentence offering a value (dev)
 ABSTAIN_SCORE = 0.40  # below this the best sentence is not taken as an answer
 UNTYPED_ABSTAIN_SCORE = 0.40  # the floor for questions with no expected answer type (chosen on dev)
 TYPED_RATIO = 0.75  # a sentence holding the asked-for kind may lead if it scores this share of the best
@@ -177,7 +178,7 @@ class ExtractiveGenerator:
             floor = candidates[0].score * TYPED_RATIO
             typed = [c for c in candidates if c.holds_wanted and c.score >= floor]
             candidates = typed + [c for c in candidates if c not in typed]
-        if not self._answers(query, candidates[0]):
+        if not self._answers(query, candidates[0]) or not self._about_subject(query, candidates[0], passages):
             return []
         return combine(query, candidates, self.idf)
 
@@ -190,6 +191,32 @@ class ExtractiveGenerator:
         if query.types:
             return best.holds_wanted
         return best.holds_wanted or best.score >= UNTYPED_ABSTAIN_SCORE
+
+    def _about_subject(self, query: Query, best: Candidate, passages: list[Passage]) -> bool:
+        """Whether a sentence offering a value gives it for the question's own subject: the names and
+        compound nouns of the question ("the *port qasim plant*", "*panda bonds*") that the retrieved
+        passages hold stand, weighted by rarity, mostly in the sentence, next to it or in its section.
+        Otherwise it is a value of another subject (a count of the city's victims for "how many work at
+        the plant"). Sentences offering no value are judged by score alone (`_answers`)."""
+        if not best.holds_wanted or not query.subject:
+            return True
+        entries = self._sentences([p.chunk_id for p in passages])
+        present = frozenset().union(*(e.terms for e in entries))
+        subject = [t for t in query.subject if t in present]  # typos and paraphrase hold nothing to check
+        if not subject:
+            return True
+        window = self._window_terms(best)
+        covered = sum(self.idf(t) for t in subject if t in window) / sum(self.idf(t) for t in subject)
+        return covered >= SUBJECT_COVERAGE
+
+    def _window_terms(self, cand: Candidate) -> set[str]:
+        """Terms of a candidate, its neighbours in the chunk, the sentence it introduces, and its section."""
+        terms = set(content_terms(cand.text))
+        for entry in self._cache.get(cand.passage.chunk_id, []):
+            if cand.index - 1 <= entry.sentence.index <= cand.index + 1:
+                terms |= entry.terms
+        section = cand.passage.metadata.get("section") or ""
+        return terms | set(content_terms(f"{section} {cand.passage.title} {cand.follows or ''}"))
 
     # -- scoring -------------------------------------------------------------------------------
     def _sentences(self, chunk_ids: list[str]) -> list[_Entry]:

@@ -15,8 +15,11 @@ from enum import Enum
 from typing import Any
 
 from rag import nlp
+from rag.instructions import looks_like_instruction
 from rag.schemas import Turn
 from rag.text import content_terms, split_sentences
+
+__all__ = ["Query", "Wants", "analyse", "looks_like_instruction", "wants_of"]
 
 NUMERIC = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 TEMPORAL = frozenset({"DATE", "TIME"})
@@ -93,30 +96,10 @@ CODE_KINDS = frozenset(
 )
 USE_VERBS = frozenset("use run type call pass set invoke".split())  # "what do i *use* to restore ..."
 
-# Sentences of a question that try to steer the bot rather than ask about the documents.
-INJECTION = re.compile(
-    r"(ignore|disregard|forget|override)\b.{0,40}\b(instruction|prompt|rule|previous|above|guideline)s?"
-    r"|system prompt|your (instructions|prompt|rules)|developer mode|jailbreak|you are now|pretend (to be|you)"
-    r"|act as\b|print (the word|exactly|only)|say (the word|exactly)|repeat after me|reveal\b|from now on",
-    re.I,
-)
-# Text in a document addressed to an assistant: a chat role prefix, or an order about its instructions.
-ROLE_PREFIX = re.compile(r"^\W{0,3}(assistant|system|user|ai|bot|human)\s*[:>]", re.I)
-ORDER = re.compile(
-    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules|guidelines)\b"
-    r"|\bsystem prompt\b|\bdeveloper mode\b|\bjailbreak|\byou are now\b|\bas an ai\b"
-    r"|\b(print|say|output|reply with|respond with|answer with)\s+(only\s+)?(the word|exactly|only)\b",
-    re.I,
-)
 # Chat spellings the parser misreads: "whats the max" (no verb), "u" (a noun).
 CHAT_SPELLINGS = {"whats": "what's", "whos": "who's", "wheres": "where's", "hows": "how's", "u": "you"}
 CHAT_WORD = re.compile(r"\b(" + "|".join(CHAT_SPELLINGS) + r")\b", re.I)
 FOLLOW_UP = re.compile(r"\b(it|they|them|that|this|those|these|he|she|his|her|their|there)\b", re.I)
-
-
-def looks_like_instruction(text: str) -> bool:
-    """Is this text (a sentence of a document, or of a question) an instruction to an assistant?"""
-    return bool(ROLE_PREFIX.search(text) or ORDER.search(text))
 
 
 @dataclass
@@ -142,6 +125,7 @@ class Query:
     verb_form: str = ""  # "drove", as written in the question
     speaker: list[str] = field(default_factory=list)  # terms of X in "what did X say": a quote of X answers
     yes_no: bool = False  # "can i ...", "is md5 still ok": the answer says no, or on which condition
+    subject: list[str] = field(default_factory=list)  # terms of its names and compound nouns ("panda bonds")
     asks_code: bool = (
         False  # "how do i ...", "which option ...": a command, option or setting answers (rag.code_tokens)
     )
@@ -151,7 +135,7 @@ def analyse(question: str, history: list[Turn] | None = None) -> Query:
     kept, injected = [], False
     for lo, hi in split_sentences(question):
         sentence = question[lo:hi]
-        if INJECTION.search(sentence):
+        if looks_like_instruction(sentence):
             injected = True
             continue
         kept.append(sentence)
@@ -176,10 +160,23 @@ def _analyse_text(text: str, context: str = "") -> Query:
     if doc is None:
         return query
     _type_query(query, doc)
+    query.subject = _subject(doc, query.focus_noun)
     pieces = _parts(doc)
     if len(pieces) > 1:
         query.parts = [_analyse_text(piece, f"{context} {text}".strip()) for piece in pieces]
     return query
+
+
+def _subject(doc: Any, focus_noun: str) -> list[str]:
+    """What the question is specifically about: its proper nouns and the nouns of its compounds
+    ("the port qasim plant", "panda bonds", "git rerere"), not the kind of answer asked for."""
+    asked = set(content_terms(focus_noun))
+    out: list[str] = []
+    for tok in doc:
+        compound = tok.dep_ == "compound" or any(c.dep_ == "compound" for c in tok.children)
+        if tok.pos_ == "PROPN" or (tok.pos_ == "NOUN" and compound):
+            out += [t for t in content_terms(tok.text) if t not in asked and t not in out]
+    return out
 
 
 def _spelled_out(text: str) -> str:

@@ -237,3 +237,28 @@ def test_name_variants_share_words_but_differ() -> None:
 def test_a_name_after_noun_of_names_the_noun() -> None:
     sentence = "The storm struck before the long-awaited summit of the Northern Trade Organisation (NTO) in Vela."
     assert _spans(sentence, "What summit was Vela hosting?") == ["the Northern Trade Organisation"]
+
+
+def test_the_subject_of_a_question_is_its_names_and_compound_nouns() -> None:
+    assert set(analyse("how many ppl work at the port qasim plant").subject) >= {"qasim", "plant"}
+    assert "bond" in analyse("How much money is raised through panda bonds?").subject
+    assert analyse("How many people were injured?").subject == []
+
+
+PLANTS = {
+    "dam": ["The Rivera Dam employs 40 workers, the operator said."],
+    "station": ["The Northgate pumping station was opened in 1990 next to the river."],
+}
+
+
+def test_a_value_of_another_subject_is_not_an_answer(embedder) -> None:
+    reader, passages = _reader(embedder, PLANTS)
+    draft = reader.generate("How many workers does the Northgate pumping station employ?", passages, [])
+    assert draft.abstained, draft.text  # 40 is the dam's head count, not the station's
+
+
+def test_a_value_of_the_asked_subject_answers(embedder) -> None:
+    reader, passages = _reader(embedder, PLANTS)
+    draft = reader.generate("How many workers does the Rivera Dam employ?", passages, [])
+    assert not draft.abstained
+    assert "40" in draft.text
