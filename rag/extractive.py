@@ -39,11 +39,21 @@ from rag.answer_values import (
 )
 from rag.combine import combine
 from rag.embedding import Embedder
-from rag.nlp import Annotation
+from rag.nlp import Annotation, Span
 from rag.passages import Draft, Passage
 from rag.question import Query, Wants, analyse, looks_like_instruction
 from rag.schemas import Turn
-from rag.spans import announces, answer_spans, code_spans, in_question, nearness, polar, restates, specific_value
+from rag.spans import (
+    announced_block,
+    announces,
+    answer_spans,
+    code_spans,
+    in_question,
+    nearness,
+    polar,
+    restates,
+    specific_value,
+)
 from rag.store import StoredSentence
 from rag.text import content_terms, content_terms_aligned, words
 
@@ -276,7 +286,18 @@ class ExtractiveGenerator:
             spans = answer_spans(sentence.text, query, entry.annotation, previous_terms) if fits else []
             spans.sort(key=lambda sp: -nearness(sentence.text, sp, query) - W_SPECIFIC * specific_value(sp))
             described, follows, near_text = False, None, sentence.text
-            if fits and nxt is not None and announces(sentence.text):
+            block = (
+                announced_block(by_chunk[sentence.chunk_id].text, sentence.text)
+                if fits and announces(sentence.text)
+                else None
+            )
+            if block is not None and not in_question(block, query):
+                # "... you use the following command:" then a code block: the command is what is asked for
+                # (and it holds the asked-for thing only when the question asks for code)
+                follows = block
+                if query.asks_code:
+                    spans, near_text = [Span(0, len(block), "CODE", block)], block
+            elif fits and nxt is not None and announces(sentence.text):
                 # "... using the following command:": the sentence it introduces is quoted with it, and
                 # what the question asks for stands there
                 follows = nxt.sentence.text

@@ -4,6 +4,8 @@ hand-made (no corpus's words)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from rag import nlp
@@ -11,6 +13,7 @@ from rag.code_tokens import code_tokens, is_path, new_to
 from rag.embedding import MiniLMEmbedder
 from rag.extractive import answer_spans
 from rag.question import analyse
+from rag.spans import announced_block
 from tests.support.reader import hand_made_reader
 
 
@@ -205,3 +208,23 @@ def test_what_time_needs_a_clock_time_but_time_of_day_takes_a_part_of_the_day() 
     assert analyse("what time of day did the bridge close").shape == "daytime"
     assert _spans(sentence, "what time of day did the bridge close") == ["Sunday night"]
     assert _spans("The bridge closed at 9:15 pm.", "what time did the bridge close?") == ["9:15 pm"]
+
+
+def test_an_announced_code_block_is_found_verbatim_after_its_sentence() -> None:
+    chunk = "Intro. To make one, use the following command:\n\n```sh\n$ widget make box\n```\n\nThen wait."
+    assert announced_block(chunk, "To make one, use the following command:") == "$ widget make box"
+    assert announced_block(chunk, "Intro.") is None  # prose follows, not a block
+    assert announced_block(chunk, "Not in the chunk:") is None
+    assert announced_block("Run this:\n\n```\n" + "x = 1\n" * 100 + "```", "Run this:") is None  # a listing
+
+
+def test_a_command_kept_as_a_code_block_is_quoted_after_the_sentence_announcing_it(embedder) -> None:
+    # structured pages (DocBook, Markdown) keep a command as a fenced block, which is no prose sentence
+    announcing = "For example, if you own the archive old, you can delete it with the following command:"
+    after = "If this prints nothing, the archive is gone."
+    reader, (passage,) = _reader(embedder, {"archives": [MANUAL["archives"][0], announcing, after]})
+    passage = replace(passage, text=f"{MANUAL['archives'][0]} {announcing}\n\n```\n$ widget purge old\n```\n\n{after}")
+    draft = reader.generate("what command deletes an archive i dont need anymore", [passage], [])
+    assert not draft.abstained
+    assert "$ widget purge old" in draft.quotes[1]
+    assert "widget purge old" in draft.text and after not in draft.text
