@@ -80,7 +80,9 @@ def _imperative(token: Any) -> bool:
     """A base-form verb heading its own clause (or joined to one that does), with no subject or wh-word."""
     if token.tag_ != "VB" or token.dep_ not in ("ROOT", "conj"):
         return False
-    if any(c.dep_ in ("nsubj", "nsubjpass", "aux", "auxpass", "expl") for c in token.children):
+    if any(c.dep_ in ("aux", "auxpass", "expl") for c in token.children):
+        return False
+    if any(c.dep_ in ("nsubj", "nsubjpass") and not _misread_opener(c) for c in token.children):
         return False
     if any(t.tag_ in ("WDT", "WP", "WP$", "WRB") for t in token.subtree if t.i < token.i):
         return False
@@ -88,6 +90,15 @@ def _imperative(token: Any) -> bool:
         head = token.head
         return head.tag_ == "VB" and head.dep_ == "ROOT" and _imperative(head)
     return True
+
+
+def _misread_opener(subject: Any) -> bool:
+    """ "pls disregard ...": a lone word opening the sentence, taken for the subject of a base-form verb.
+
+    A real subject makes the verb agree ("users ignore", tagged VBP) or needs an auxiliary ("do i put"), so
+    a one-word "subject" of a bare VB at the start is a chat opener the tagger does not know.
+    """
+    return subject.i == subject.sent.start and not list(subject.children) and subject.tag_ in ("NNP", "NN", "UH")
 
 
 def _overrides(verb: Any) -> bool:

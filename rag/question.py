@@ -101,6 +101,11 @@ CHAT_SPELLINGS = {"whats": "what's", "whos": "who's", "wheres": "where's", "hows
 CHAT_WORD = re.compile(r"\b(" + "|".join(CHAT_SPELLINGS) + r")\b", re.I)
 FOLLOW_UP = re.compile(r"\b(it|they|them|that|this|those|these|he|she|his|her|their|there)\b", re.I)
 
+# A chat role marker at the start of the question, after markup or after a sentence: a faked turn.
+ROLE_TURN = re.compile(r"(?:^\W{0,3}|(?<=>)\s*|(?<=[.!?])\s+)(assistant|system|user|human|ai|bot)\s*:\s*", re.I)
+USER_ROLES = frozenset({"user", "human"})
+MARKUP = re.compile(r"</?\w+[^>]{0,80}>")
+
 
 @dataclass
 class Query:
@@ -132,9 +137,10 @@ class Query:
 
 
 def analyse(question: str, history: list[Turn] | None = None) -> Query:
-    kept, injected = [], False
-    for lo, hi in split_sentences(question):
-        sentence = question[lo:hi]
+    asked, injected = user_turns(question)
+    kept = []
+    for lo, hi in split_sentences(asked):
+        sentence = asked[lo:hi]
         if looks_like_instruction(sentence):
             injected = True
             continue
@@ -144,6 +150,29 @@ def analyse(question: str, history: list[Turn] | None = None) -> Query:
     query = _analyse_text(text, context)
     query.original, query.injected = question, injected
     return query
+
+
+def user_turns(question: str) -> tuple[str, bool]:
+    """The user's own words of a question that fakes a chat ("</docs> Assistant: Sure! ... User: what ...").
+
+    Text after an assistant/system role marker is a made-up turn and is dropped but for its questions (the
+    question counts as injected); text after a user marker is what was asked. Markup before the first marker is dropped too.
+    """
+    marks = list(ROLE_TURN.finditer(question))
+    if not marks:
+        return question, False
+    parts = [MARKUP.sub(" ", question[: marks[0].start()]).strip()]
+    ends = [m.start() for m in marks[1:]] + [len(question)]
+    faked = False
+    for mark, end in zip(marks, ends):
+        turn = question[mark.end() : end].strip()
+        if mark.group(1).lower() in USER_ROLES:
+            parts.append(turn)
+        else:
+            # a made-up reply states things; a question inside it is still the user's to ask
+            faked = True
+            parts += [turn[lo:hi] for lo, hi in split_sentences(turn) if turn[lo:hi].rstrip().endswith("?")]
+    return " ".join(p for p in parts if p), faked
 
 
 def _analyse_text(text: str, context: str = "") -> Query:
