@@ -22,6 +22,7 @@ _PIECE = r"[\w~$@{}\-+*]"
 CODE_TOKEN = re.compile(
     r"(?<![\w-])--?[A-Za-z][\w-]*(?:=\S+)?"  # options
     r"|\$\([^)\s]*(?:\s[^)]*)?\)|\$\{?[A-Z_][A-Z0-9_]*\}?(?:/[\w./-]*)?"  # $(cmd), $VARS[/path]
+    r"|(?<![\w.:/])/" + _PIECE + r"+(?:[./]" + _PIECE + r"+)*"  # absolute paths: "/usr/bin/editor", "/etc"
     r"|(?<![\w.])" + _PIECE + r"*\w" + _PIECE + r"*(?:[._/]" + _PIECE + r"+)+"  # dotted, snake, paths
     r"|~/[\w./-]+|@\{-?\w+\}"
 )

@@ -28,6 +28,7 @@ from tests.support.reader import hand_made_reader
         ("$ widget purge old", ["widget purge old"]),
         ("It uses a method called the zigzag method by default.", ["the zigzag method"]),
         ("Use @{-1} for the previous one.", ["@{-1}"]),
+        ('Programs call "/usr/bin/widget" or read /etc/widget.conf first.', ["/usr/bin/widget", "/etc/widget.conf"]),
     ],
 )
 def test_code_shaped_tokens(sentence: str, tokens: list[str]) -> None:
