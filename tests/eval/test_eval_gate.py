@@ -173,46 +173,35 @@ def offline_report(engine) -> EvalReport:
     return report
 
 
-@pytest.fixture(scope="session")
-def pg_report(tmp_path_factory: pytest.TempPathFactory) -> EvalReport:
-    """The PostgreSQL test split, the corpus ingested into its own index as `citebot eval` does."""
+def corpus_report(tmp_path_factory: pytest.TempPathFactory, suite: Suite) -> EvalReport:
+    """A corpus's test split, the corpus ingested into its own index as `citebot eval` does."""
     from rag.cli import ingest_eval_corpus
 
-    settings = Settings(_env_file=None, data_dir=tmp_path_factory.mktemp("eval-corpora"))
+    settings = Settings(_env_file=None, data_dir=tmp_path_factory.mktemp(f"eval-{suite.corpus}"))
     started = time.perf_counter()
-    (report,) = run_suites(settings, [PG_TEST], ingest=ingest_eval_corpus)
+    (report,) = run_suites(settings, [suite], ingest=ingest_eval_corpus)
     print(
         f"\n{format_table(report, failures=False)}\n(ingest {report.ingest_s:.1f}s, total {time.perf_counter() - started:.1f}s)"
     )
     return report
+
+
+@pytest.fixture(scope="session")
+def pg_report(tmp_path_factory: pytest.TempPathFactory) -> EvalReport:
+    """The PostgreSQL test split (35-100 s of ingest on 2 shared cores)."""
+    return corpus_report(tmp_path_factory, PG_TEST)
 
 
 @pytest.fixture(scope="session")
 def git_report(tmp_path_factory: pytest.TempPathFactory) -> EvalReport:
-    """The Git manual test split in its own index (37-67 s of ingest on 2 shared cores)."""
-    from rag.cli import ingest_eval_corpus
-
-    settings = Settings(_env_file=None, data_dir=tmp_path_factory.mktemp("eval-git"))
-    started = time.perf_counter()
-    (report,) = run_suites(settings, [GIT_TEST], ingest=ingest_eval_corpus)
-    print(
-        f"\n{format_table(report, failures=False)}\n(ingest {report.ingest_s:.1f}s, total {time.perf_counter() - started:.1f}s)"
-    )
-    return report
+    """The Git manual test split (37-67 s of ingest on 2 shared cores)."""
+    return corpus_report(tmp_path_factory, GIT_TEST)
 
 
 @pytest.fixture(scope="session")
 def handbook_report(tmp_path_factory: pytest.TempPathFactory) -> EvalReport:
-    """The Debian Administrator's Handbook test split in its own index."""
-    from rag.cli import ingest_eval_corpus
-
-    settings = Settings(_env_file=None, data_dir=tmp_path_factory.mktemp("eval-handbook"))
-    started = time.perf_counter()
-    (report,) = run_suites(settings, [HANDBOOK_TEST], ingest=ingest_eval_corpus)
-    print(
-        f"\n{format_table(report, failures=False)}\n(ingest {report.ingest_s:.1f}s, total {time.perf_counter() - started:.1f}s)"
-    )
-    return report
+    """The Debian Administrator's Handbook test split (24-44 s of ingest)."""
+    return corpus_report(tmp_path_factory, HANDBOOK_TEST)
 
 
 def test_every_question_was_answered_without_error(
