@@ -26,6 +26,9 @@ _ABBREVIATIONS = {
     "ltd",
     "jr",
     "sr",
+    "e.g",  # Latin abbreviations inside a sentence ("test (e.g. it fails to build)"); not "etc", which often ends one
+    "i.e",
+    "cf",
 }
 _SENTENCE_END = re.compile(r"[.!?][\"”’')\]]*\s+|\n\s*\n|\n")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
@@ -204,7 +207,7 @@ def _wrapped_line(sentence: str, boundary: str, following: str) -> bool:
 
 
 def _ends_with_abbreviation(sentence: str) -> bool:
-    last = sentence.rstrip(".\"”’')]").rsplit(" ", 1)[-1].lower()
+    last = sentence.rstrip(".\"”’')]").rsplit(" ", 1)[-1].lstrip("(\"“‘'[").lower()
     return last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha())
 
 

@@ -72,3 +72,13 @@ def test_words_and_content_terms() -> None:
     terms = content_terms("How many Chinese engineers were killed in the bombings?")
     assert terms == ["chines", "engin", "kill", "bomb"]
     assert content_terms("What did they say about it?") == []
+
+
+def test_latin_abbreviations_inside_a_sentence_do_not_end_it() -> None:
+    text = "Skip a revision you cannot test (e.g. it fails to build). Use the short form, i.e. the hash. See the list, etc. Done."
+    assert [text[lo:hi] for lo, hi in split_sentences(text)] == [
+        "Skip a revision you cannot test (e.g. it fails to build).",
+        "Use the short form, i.e. the hash.",
+        "See the list, etc.",
+        "Done.",
+    ]
