@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -156,8 +157,6 @@ def section_starts(doc: LoadedDocument, start: int, length: int) -> str:
     A chunk can span several headings: a citation shows the heading its quote stands under
     (rag.store_records.section_of), not only the chunk's first one. JSON: Chroma metadata is flat.
     """
-    import json
-
     if start < 0:
         return ""
     inside = [[offset - start, path] for offset, path in doc.sections if start < offset < start + length]

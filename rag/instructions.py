@@ -19,7 +19,9 @@ from typing import Any
 from rag import nlp
 from rag.text import split_sentences
 
-ROLE_PREFIX = re.compile(r"^\W{0,3}(assistant|system|user|ai|bot|human)\s*[:>]", re.I)
+# Who speaks in a chat transcript; also how rag.question finds a faked turn inside a question.
+ROLES = "assistant|system|user|ai|bot|human"
+ROLE_PREFIX = re.compile(r"^\W{0,3}(" + ROLES + r")\s*[:>]", re.I)
 # Phrases that only a message to a chat assistant holds.
 JAILBREAK = re.compile(
     r"\bsystem prompt\b|\bdeveloper mode\b|\bjailbreak|\byou are now\b|\bas an ai\b|\bpretend (to be|you)\b"

@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any
 
 from rag import nlp
-from rag.instructions import looks_like_instruction
+from rag.instructions import ROLES, looks_like_instruction
 from rag.schemas import Turn
 from rag.text import content_terms, split_sentences
 
@@ -102,7 +102,7 @@ CHAT_WORD = re.compile(r"\b(" + "|".join(CHAT_SPELLINGS) + r")\b", re.I)
 FOLLOW_UP = re.compile(r"\b(it|they|them|that|this|those|these|he|she|his|her|their|there)\b", re.I)
 
 # A chat role marker at the start of the question, after markup or after a sentence: a faked turn.
-ROLE_TURN = re.compile(r"(?:^\W{0,3}|(?<=>)\s*|(?<=[.!?])\s+)(assistant|system|user|human|ai|bot)\s*:\s*", re.I)
+ROLE_TURN = re.compile(r"(?:^\W{0,3}|(?<=>)\s*|(?<=[.!?])\s+)(" + ROLES + r")\s*:\s*", re.I)
 USER_ROLES = frozenset({"user", "human"})
 MARKUP = re.compile(r"</?\w+[^>]{0,80}>")
 

@@ -5,6 +5,7 @@ No chromadb import here: rag.store is the only module that talks to Chroma.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,8 +35,6 @@ class StoredSentence:
 def section_of(metadata: dict[str, Any] | None, offset: int) -> str | None:
     """The heading path a passage's text stands under at `offset` (chunk metadata "section" and
     "section_starts", see ingest.chunking.section_starts); the chunk's first section when unknown."""
-    import json
-
     metadata = metadata or {}
     section = metadata.get("section") or None
     if offset < 0 or not metadata.get("section_starts"):
