@@ -65,7 +65,9 @@ W_POLAR = 0.08  # yes/no questions: the sentence holds a negation, restriction o
 W_SPECIFIC = 0.05  # a date or figure that names its value ("Sunday") rather than relates it ("last month")
 TYPE_BONUS, TYPE_MISSING = 0.12, -0.15  # holds / lacks what the question asks for
 RESTATEMENT_PENALTY = -0.15  # a sentence that only repeats the question's words
-SUBJECT_COVERAGE = 0.3  # share (by rarity) of the question's subject near a sentence offering a value (dev)
+# share (by rarity) of the question's subject near a sentence offering a value; midway in the dev gap
+# (unanswerables that reach this check score 0.283 at most, answerables 0.339 at least, bar one paraphrase at 0)
+SUBJECT_COVERAGE = 0.31
 ABSTAIN_SCORE = 0.40  # below this the best sentence is not taken as an answer
 UNTYPED_ABSTAIN_SCORE = 0.40  # the floor for questions with no expected answer type (chosen on dev)
 TYPED_RATIO = 0.75  # a sentence holding the asked-for kind may lead if it scores this share of the best

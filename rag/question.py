@@ -205,7 +205,17 @@ def _subject(doc: Any, focus_noun: str) -> list[str]:
         compound = tok.dep_ == "compound" or any(c.dep_ == "compound" for c in tok.children)
         if tok.pos_ == "PROPN" or (tok.pos_ == "NOUN" and compound):
             out += [t for t in content_terms(tok.text) if t not in asked and t not in out]
-    return out
+    return _hyphen_joined(out, doc.text)
+
+
+def _hyphen_joined(subject: list[str], text: str) -> list[str]:
+    """The parser splits "counter-terror" into tokens, but content_terms (what sentences are matched
+    with) keeps it one term: a subject made of its pieces would never be found in a sentence."""
+    for term in content_terms(text):
+        pieces = {p for piece in term.split("-") for p in [piece, *content_terms(piece)]} if "-" in term else set()
+        if pieces & set(subject):
+            subject = [t for t in subject if t not in pieces] + ([term] if term not in subject else [])
+    return subject
 
 
 def _spelled_out(text: str) -> str:

@@ -245,6 +245,12 @@ def test_the_subject_of_a_question_is_its_names_and_compound_nouns() -> None:
     assert analyse("How many people were injured?").subject == []
 
 
+def test_a_hyphenated_subject_is_one_term_as_in_the_sentences() -> None:
+    subject = analyse("What is the name of the new counter-fraud unit of the Vela police?").subject
+    assert "counter-fraud" in subject
+    assert "counter" not in subject and "fraud" not in subject
+
+
 PLANTS = {
     "dam": ["The Rivera Dam employs 40 workers, the operator said."],
     "station": ["The Northgate pumping station was opened in 1990 next to the river."],
