@@ -20,3 +20,21 @@ def test_text_without_hyphens_tokenises_as_the_reader_does():
 
 def test_stopword_parts_of_a_hyphenated_word_are_dropped():
     assert hyphen_parts("an up-to-date copy") == ["date"]
+
+
+def test_bm25f_terms_weight_title_and_section_over_the_text():
+    from rag.retrieval import HEAD_REPEAT, bm25f_terms
+    from rag.store_records import StoredChunk
+
+    chunk = StoredChunk("c1", "Tea is steeped in hot water.", {"title": "Brewing", "section": "Green tea"})
+    terms = bm25f_terms(chunk)
+    assert terms.count("green") == HEAD_REPEAT > 1
+    assert terms.count("water") == 1
+
+
+def test_bm25f_terms_without_title_or_section_are_the_text_terms():
+    from rag.retrieval import bm25f_terms, keyword_terms
+    from rag.store_records import StoredChunk
+
+    chunk = StoredChunk("c2", "Rebasing rewrites well-known history.", {})
+    assert bm25f_terms(chunk) == keyword_terms(chunk.text)
