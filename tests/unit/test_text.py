@@ -101,6 +101,9 @@ def test_a_period_named_as_a_symbol_does_not_end_a_sentence() -> None:
 
 
 def test_a_quoted_phrase_or_a_lone_period_line_still_ends_its_sentence() -> None:
-    assert _sentences('It prints "What now> ". In general it waits.') == ['It prints "What now> ".', "In general it waits."]
+    assert _sentences('It prints "What now> ". In general it waits.') == [
+        'It prints "What now> ".',
+        "In general it waits.",
+    ]
     assert _sentences("Terms of use .\n\nThe next paragraph.") == ["Terms of use .", "The next paragraph."]
     assert _sentences("He called it 'fake'. Then he left.") == ["He called it 'fake'.", "Then he left."]
