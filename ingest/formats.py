@@ -82,7 +82,7 @@ def strip_permalinks(text: str) -> str:
     return text.strip().rstrip(PERMALINK_MARKS).strip()
 
 
-# -- plain text and Markdown --------------------------------------------------------------------
+# -- plain text (Markdown: ingest/markdown.py) ---------------------------------------------------------
 def text_blocks(text: str) -> list[Block]:
     """Paragraphs of a .txt file: blank-line separated; hard-wrapped lines joined within a paragraph.
 
@@ -133,58 +133,6 @@ def _wrap_width(lines: list[str]) -> int:
 
 def _starts_item(line: str) -> bool:
     return bool(re.match(r"^([-*+•]|\d+[.)])\s+", line))
-
-
-def markdown_blocks(text: str) -> Extracted:
-    """Headings, fenced/indented code kept verbatim, paragraphs joined, inline syntax dropped."""
-    blocks: list[Block] = []
-    paragraph: list[str] = []
-    fence: str | None = None
-    code: list[str] = []
-    title = None
-
-    def flush() -> None:
-        if paragraph:
-            add_block(blocks, "text", _md_inline(" ".join(paragraph)))
-            paragraph.clear()
-
-    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        if fence is not None:
-            if line.strip().startswith(fence):
-                add_block(blocks, "code", "\n".join(code))
-                fence, code = None, []
-            else:
-                code.append(line)
-            continue
-        opening = re.match(r"^\s{0,3}(```+|~~~+)", line)
-        if opening:
-            flush()
-            fence = opening.group(1)
-            continue
-        heading = re.match(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$", line)
-        if heading:
-            flush()
-            words = strip_permalinks(_md_inline(heading.group(2)))
-            title = title or words
-            add_block(blocks, "heading", words, len(heading.group(1)))
-        elif not line.strip():
-            flush()
-        elif _starts_item(line.strip()):
-            flush()
-            paragraph.append(re.sub(r"^\s*([-*+•]|\d+[.)])\s+", "", line))
-        else:
-            paragraph.append(re.sub(r"^\s*>\s?", "", line).strip())
-    flush()
-    if fence is not None and code:
-        add_block(blocks, "code", "\n".join(code))
-    return Extracted(blocks, {"title": title})
-
-
-def _md_inline(text: str) -> str:
-    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)  # images -> alt text
-    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)  # links -> text
-    text = re.sub(r"(\*\*|__|`)", "", text)
-    return " ".join(text.split())
 
 
 # -- DOCX (PDF: ingest/pdf.py) ---------------------------------------------------------------------------------

@@ -296,10 +296,11 @@ def _add_prose(claims: list[Claim], cuts: list[int], prose: str, open_claim: boo
         sentence = prose[lo:hi]
         if not re.search(r"\w", sentence):  # a lone full stop after a citation
             if claims:
-                claims[-1].text += sentence.strip()
+                claims[-1].text = claims[-1].text.rstrip() + sentence.strip()
             continue
         if i == 0 and claims and not closes_previous:
-            claims[-1].text += " " + sentence
+            glue = "" if sentence.lstrip()[:1] in ".,;:!?" else " "  # "x [1] , y" reads "x, y"
+            claims[-1].text = claims[-1].text.rstrip() + glue + sentence.lstrip()
         else:
             claims.append(Claim(text=sentence))
             cuts.append(0)
@@ -308,5 +309,7 @@ def _add_prose(claims: list[Claim], cuts: list[int], prose: str, open_claim: boo
 
 
 def _tidy(text: str) -> str:
-    text = normalize_ws(MARKER.sub("", text))
-    return re.sub(r"\s+([.,;:!?])", r"\1", text).strip()
+    """The claim without its markers; the space a marker leaves before punctuation goes ("x [1]." -> "x."),
+    a space that was there stays ("the . (period) character")."""
+    text = re.sub(r"\s*\x00+\s*(?=[.,;:!?])", "", MARKER.sub("\x00", text))
+    return normalize_ws(text.replace("\x00", " "))

@@ -37,7 +37,7 @@ KEYWORD_WEIGHT = 1.0
 # list missed; deeper lists keep that floor below the contenders (dev hit@1 over four corpora:
 # 20 -> 139, 30 -> 142, 40 -> 143, 60 -> 141, 100 -> 137 of 168; bench/retrieval_variants.py --candidates).
 CANDIDATES = 40
-# Part of the BM25 cache key: bump whenever keyword_terms tokenises differently.
+# Part of the BM25 cache key: bump whenever bm25f_terms (or keyword_terms) tokenises differently.
 KEYWORD_SCHEME = "bm25f-head3-1"
 # BM25F-like field weight: title and section terms count this many times. Dev hit@1 (bench/retrieval_variants.py,
 # minmax d1 max, k=8): title+body -> bm25f: seeds 0.832 = 0.832, git 0.889 = 0.889, handbook 0.852 -> 0.889,
@@ -114,13 +114,13 @@ class HybridRetriever:
     def _build(self, fingerprint: str, chunks: list[StoredChunk]) -> Snapshot:
         chunks = sorted(chunks, key=lambda c: c.chunk_id)
         by_id = {c.chunk_id: i for i, c in enumerate(chunks)}
-        texts = [f"{c.metadata.get('title', '')}\n{c.text}" for c in chunks]
-        base = [content_terms(text) for text in texts]
         doc_freq: dict[str, int] = {}  # of the reader's terms (content_terms), not of the hyphen parts
-        for chunk_terms in base:
-            for term in set(chunk_terms):
+        terms: list[list[str]] = []
+        for chunk in chunks:
+            body = content_terms(chunk.text)  # stemmed once, for both the document frequency and BM25
+            for term in set(content_terms(str(chunk.metadata.get("title", "") or "")) + body):
                 doc_freq[term] = doc_freq.get(term, 0) + 1
-        terms = [bm25f_terms(c) for c in chunks]
+            terms.append(bm25f_terms(chunk, body))
         return Snapshot(fingerprint, chunks, by_id, self._load_or_build_bm25(fingerprint, terms), doc_freq)
 
     def _load_or_build_bm25(self, fingerprint: str, terms: list[list[str]]) -> bm25s.BM25 | None:
@@ -209,10 +209,14 @@ def keyword_terms(text: str) -> list[str]:
     return content_terms(text) + hyphen_parts(text)
 
 
-def bm25f_terms(chunk: StoredChunk) -> list[str]:
-    """What BM25 indexes for a chunk: its title and section (repeated HEAD_REPEAT times), then its text."""
+def bm25f_terms(chunk: StoredChunk, body: list[str] | None = None) -> list[str]:
+    """What BM25 indexes for a chunk: its title and section (repeated HEAD_REPEAT times), then its text.
+
+    `body` is content_terms(chunk.text) when the caller has it already (stemming is the costly part).
+    """
     head = f"{chunk.metadata.get('title', '') or ''}\n{chunk.metadata.get('section', '') or ''}"
-    return keyword_terms(head) * HEAD_REPEAT + keyword_terms(chunk.text)
+    body = content_terms(chunk.text) if body is None else body
+    return keyword_terms(head) * HEAD_REPEAT + body + hyphen_parts(chunk.text)
 
 
 def hyphen_parts(text: str) -> list[str]:

@@ -30,6 +30,7 @@ _ABBREVIATIONS = {
     "i.e",
     "cf",
 }
+_QUOTED_ALONE = {"''", '""', "‘’", "“”", "``", "()"}
 _SENTENCE_END = re.compile(r"[.!?][\"”’')\]]*\s+|\n\s*\n|\n")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 
@@ -187,6 +188,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         candidate = text[start:end].strip()
         if match.group(0)[0] == "." and _ends_with_abbreviation(candidate):
             continue
+        if match.group(0)[0] == "." and "\n" not in match.group(0) and _standalone_period(text, match.start()):
+            continue
         if _wrapped_line(candidate, match.group(0), text[match.end() : match.end() + 1]):
             continue
         if candidate:
@@ -204,6 +207,15 @@ def _wrapped_line(sentence: str, boundary: str, following: str) -> bool:
     """A line break inside a sentence (HTML text wrapped in the source): no end punctuation before it
     and a lower-case word after it, as in "by passing frozen=True to the\n\nemulate immutability"."""
     return boundary[0] == "\n" and bool(sentence) and sentence[-1] not in ".!?:;" and following.islower()
+
+
+def _standalone_period(text: str, at: int) -> bool:
+    """A '.' after a space, or quoted on its own, with the line going on, is a symbol being named, not
+    a sentence's end: "the last occurrence of the . (period) character", "then '.' is returned"."""
+    line = text[text.rfind("\n", 0, at) + 1 : at]
+    if not line.strip():
+        return False  # the line starts with it: a full stop after a cut ("[1]. Next"), not a symbol
+    return line[-1].isspace() or line[-1] + text[at + 1 : at + 2] in _QUOTED_ALONE
 
 
 def _ends_with_abbreviation(sentence: str) -> bool:

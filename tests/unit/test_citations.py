@@ -434,3 +434,10 @@ def test_hyphenated_numbers_and_compounds_match_their_parts() -> None:
     assert not supports("The truck carried a 320-pound load of explosives.", quote)
     assert key_tokens("a two-hour wait") == {"2"}
     assert not supports("Beijing has $65bn of investments there.", "Beijing has $60bn of investments there.")
+
+
+def test_a_claim_keeps_a_period_named_as_a_symbol_but_not_the_space_a_marker_left() -> None:
+    from rag.claims import parse_claims
+
+    claims = parse_claims("It returns the text from the last . (period) character [1]. Then it stops [2] .")
+    assert [c.text for c in claims] == ["It returns the text from the last . (period) character.", "Then it stops."]

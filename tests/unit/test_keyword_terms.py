@@ -38,3 +38,11 @@ def test_bm25f_terms_without_title_or_section_are_the_text_terms():
 
     chunk = StoredChunk("c2", "Rebasing rewrites well-known history.", {})
     assert bm25f_terms(chunk) == keyword_terms(chunk.text)
+
+
+def test_bm25f_terms_with_the_body_already_stemmed_are_the_same_terms():
+    from rag.retrieval import bm25f_terms
+    from rag.store_records import StoredChunk
+
+    chunk = StoredChunk("c3", "A write-ahead log keeps commits durable.", {"title": "WAL", "section": "Reliability"})
+    assert bm25f_terms(chunk, content_terms(chunk.text)) == bm25f_terms(chunk)

@@ -82,3 +82,28 @@ def test_latin_abbreviations_inside_a_sentence_do_not_end_it() -> None:
         "See the list, etc.",
         "Done.",
     ]
+
+
+def _sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in split_sentences(text)]
+
+
+def test_a_period_named_as_a_symbol_does_not_end_a_sentence() -> None:
+    text = (
+        "It returns the extension, from the last occurrence of the . (period) character to the end. "
+        "If the joined path is empty then '.' will be returned, the current directory. Done."
+    )
+    assert _sentences(text) == [
+        "It returns the extension, from the last occurrence of the . (period) character to the end.",
+        "If the joined path is empty then '.' will be returned, the current directory.",
+        "Done.",
+    ]
+
+
+def test_a_quoted_phrase_or_a_lone_period_line_still_ends_its_sentence() -> None:
+    assert _sentences('It prints "What now> ". In general it waits.') == [
+        'It prints "What now> ".',
+        "In general it waits.",
+    ]
+    assert _sentences("Terms of use .\n\nThe next paragraph.") == ["Terms of use .", "The next paragraph."]
+    assert _sentences("He called it 'fake'. Then he left.") == ["He called it 'fake'.", "Then he left."]
