@@ -19,6 +19,7 @@ from pathlib import Path
 from ingest.boilerplate import remove_boilerplate
 from ingest.formats import (
     DOCX_SUFFIXES,
+    GZIP_SUFFIX,
     HTML_SUFFIXES,
     MARKDOWN_SUFFIXES,
     PDF_SUFFIXES,
@@ -28,7 +29,9 @@ from ingest.formats import (
     Extracted,
     FormatError,
     decode,
+    document_suffix,
     extract_docx,
+    gunzip,
     markdown_blocks,
     text_blocks,
 )
@@ -106,13 +109,14 @@ def load_bytes(
 ) -> LoadedDocument:
     source = source or (file.relative_to(root).as_posix() if file != root else file.name)
     key = key or str(file.resolve())
+    suffix = document_suffix(file.name)
     try:
-        extracted = _extract(raw, file.suffix.lower())
+        if file.name.lower().endswith(GZIP_SUFFIX):
+            raw = gunzip(raw, MAX_FILE_BYTES)
+        extracted = _extract(raw, suffix)
     except FormatError as exc:
         raise LoadError(f"{source}: {exc}") from exc
-    is_scraped_text = (
-        file.suffix.lower() not in HTML_SUFFIXES | MARKDOWN_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES | RST_SUFFIXES
-    )
+    is_scraped_text = suffix not in HTML_SUFFIXES | MARKDOWN_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES | RST_SUFFIXES
     assembled = assemble(extracted.blocks, dedupe=is_scraped_text, page_title=extracted.meta.get("title"))
     if not assembled.text.strip():
         raise LoadError(f"{source}: no article text left after cleaning (empty or only boilerplate)")
