@@ -12,6 +12,7 @@ import re
 
 from ingest.formats import PERMALINK_MARKS, Block, Extracted, FormatError, declared_charset, decode, strip_permalinks
 from ingest.formats import add_block as _add
+from ingest.navigation import drop_link_blocks
 
 CODE_TOKEN = "QQCITEBOTCODE"
 _CODE_TOKEN_RE = re.compile(CODE_TOKEN + r"(\d+)X")
@@ -61,6 +62,7 @@ def _prepare_html(html: str) -> tuple[str, list[Block]]:
     except (ValueError, lxml.etree.ParserError):
         return html, []
     _refuse_stub(doc)
+    drop_link_blocks(doc)
     _flatten_inline_code(doc)
     for anchor in doc.xpath("//a[contains(concat(' ', normalize-space(@class), ' '), ' headerlink ')]"):
         anchor.drop_tree()
