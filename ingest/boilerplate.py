@@ -16,11 +16,21 @@ user's own text is worse than a kept menu label:
   at most 3 blocks before (a headline printed twice, an image caption repeated) is kept once; the
   same line in another section (a command shown in two examples) is the author's and stays.
 
-Headings of HTML, Markdown and DOCX are the author's structure: never dropped.
+Headings of HTML, Markdown and DOCX are the author's structure: never dropped (but see below).
+
+One rule looks across the documents of a folder (ingest/planning.py gathers them):
+
+- **A folder's header and footer.** A prose block at the top or bottom of at least half of a folder's
+  documents (5 or more), digits aside, is the site's chrome (git's "Part of the git(1) suite", SQLite's
+  "This page last modified on <date>"): the first document keeps it, the others drop the run of such
+  blocks at their edges, and a heading left with nothing under it goes with them. Decided by repetition,
+  never by the words.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from statistics import median
 
 from ingest.formats import Block, ends_sentence
@@ -100,4 +110,90 @@ def _repeats(blocks: list[Block]) -> set[int]:
         if index - last.get(key, -REPEAT_WINDOW - 1) <= REPEAT_WINDOW and len(block.text) < MAX_REPEATED_CHARS:
             out.add(index)
         last[key] = index
+    return out
+
+
+# -- chrome shared by the documents of one folder ------------------------------------------------------
+MIN_FOLDER_DOCS = 5  # with fewer pages, two that share a paragraph would already be "most of the folder"
+MIN_SHARED_SHARE = 0.5  # a site's header or footer is on (nearly) every page; an author's shared note is on a few
+MAX_EDGE_BLOCKS = 8  # a header or footer is a few blocks at a page's top or bottom; deeper blocks are the page's own
+_DIGITS = re.compile(r"\d+")
+
+
+def block_key(text: str) -> str:
+    """A block's fingerprint, digits aside ("This page last modified on 2022-10-26" is one footer on every page)."""
+    shape = _DIGITS.sub("0", " ".join(text.split()))
+    return hashlib.sha1(shape.encode("utf-8")).hexdigest()[:12]
+
+
+def edge_keys(blocks: list[Block]) -> list[str]:
+    """Fingerprints of the prose blocks near the top and the bottom of a document (headings and code aside)."""
+    prose = [b for b in blocks if b.kind in {"text", "item"}]
+    edges = prose if len(prose) <= 2 * MAX_EDGE_BLOCKS else prose[:MAX_EDGE_BLOCKS] + prose[-MAX_EDGE_BLOCKS:]
+    return list(dict.fromkeys(block_key(b.text) for b in edges))
+
+
+def shared_edges(folder_docs: dict[str, list[str]]) -> dict[str, frozenset[str]]:
+    """Per document of one folder (in a stable order), the edge blocks to drop from it.
+
+    A block at the edge of at least MIN_SHARED_SHARE of the folder's documents is chrome. It is indexed
+    once: the first document that has it keeps it (a question about the licence of the pages still finds it).
+    """
+    out = {doc: frozenset() for doc in folder_docs}
+    if len(folder_docs) < MIN_FOLDER_DOCS:
+        return out
+    holders: dict[str, list[str]] = {}
+    for doc, keys in folder_docs.items():
+        for key in set(keys):
+            holders.setdefault(key, []).append(doc)
+    shared = {key: docs for key, docs in holders.items() if len(docs) >= MIN_SHARED_SHARE * len(folder_docs)}
+    for key, docs in shared.items():
+        for doc in docs[1:]:
+            out[doc] = out[doc] | {key}
+    return out
+
+
+def remove_shared(blocks: list[Block], drop: frozenset[str]) -> tuple[list[Block], int]:
+    """The blocks without the folder's chrome: runs of dropped blocks at the top and at the bottom.
+
+    Headings inside a run are passed over, and dropped only when nothing of their section is left (the
+    "GIT" heading over git's "Part of the git(1) suite" footer). A document that would be left empty keeps all.
+    """
+    if not drop:
+        return blocks, 0
+    gone: set[int] = set()
+    for order in (range(len(blocks)), range(len(blocks) - 1, -1, -1)):
+        seen = 0
+        for index in order:
+            block = blocks[index]
+            if block.kind == "heading":
+                continue
+            if block.kind == "code" or block_key(block.text) not in drop or seen >= MAX_EDGE_BLOCKS:
+                break
+            gone.add(index)
+            seen += 1
+    gone |= _emptied_headings(blocks, gone)
+    if not gone or all(i in gone or b.kind == "heading" for i, b in enumerate(blocks)):
+        return blocks, 0
+    return [b for i, b in enumerate(blocks) if i not in gone], len(gone)
+
+
+def _emptied_headings(blocks: list[Block], gone: set[int]) -> set[int]:
+    out: set[int] = set()
+    for index in range(len(blocks) - 1, -1, -1):
+        heading = blocks[index]
+        if heading.kind != "heading":
+            continue
+        end = next(
+            (
+                j
+                for j in range(index + 1, len(blocks))
+                if blocks[j].kind == "heading" and blocks[j].level <= heading.level
+            ),
+            len(blocks),
+        )
+        section = range(index + 1, end)
+        lost = any(j in gone for j in section)
+        if lost and all(j in gone or j in out for j in section):
+            out.add(index)
     return out

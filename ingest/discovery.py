@@ -13,7 +13,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.formats import SUPPORTED
+from ingest.formats import GZIP_SUFFIX, SUPPORTED, document_suffix
 from ingest.loaders import LoadError, doc_id_for
 
 IGNORED_NAMES = {"manifest.json"}  # the folder's metadata manifest, not a document
@@ -109,7 +109,7 @@ def _walk(root: Path, out: Discovered, seen: set[Path], source_name: str | None)
 def _consider(
     path: Path, root: Path, display: str, out: Discovered, seen: set[Path], source_name: str | None, explicit: bool
 ) -> None:
-    suffix = path.suffix.lower()
+    suffix = document_suffix(path.name)
     if suffix not in SUPPORTED:
         if not explicit and suffix in {".json", ".yaml", ".yml", ".toml"}:
             return  # configuration next to the documents: not worth a line in the summary
@@ -155,8 +155,9 @@ def _loop_or_unsupported(path: Path, suffix: str) -> str:
             return "symlink loop: not followed"
         except OSError:
             pass
-    return f"unsupported type {suffix or '(no extension)'}; supported: {_supported()}"
+    shown = suffix + GZIP_SUFFIX if suffix and path.name.lower().endswith(GZIP_SUFFIX) else suffix
+    return f"unsupported type {shown or '(no extension)'}; supported: {_supported()}"
 
 
 def _supported() -> str:
-    return " ".join(sorted(SUPPORTED))
+    return " ".join(sorted(SUPPORTED)) + f" (each also as {GZIP_SUFFIX}), .rst.txt"

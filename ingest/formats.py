@@ -6,6 +6,7 @@ Text is decoded from UTF-8, else the declared charset (HTML), else charset-norma
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -17,6 +18,8 @@ PDF_SUFFIXES = {".pdf"}
 DOCX_SUFFIXES = {".docx"}
 RST_SUFFIXES = {".rst", ".rest"}  # ingest/rst.py
 SUPPORTED = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES | RST_SUFFIXES
+GZIP_SUFFIX = ".gz"  # Debian ships documentation as page.html.gz, README.txt.gz: read as the inner type
+RST_SOURCE_SUFFIX = ".rst.txt"  # Sphinx copies each page's reST source to _sources/page.rst.txt
 
 PERMALINK_MARKS = "¶\uf0c1#🔗"  # Sphinx "¶", font-icon links, "#" anchors that some generators append
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
@@ -39,6 +42,32 @@ class Block:
 class Extracted:
     blocks: list[Block]
     meta: dict
+
+
+def document_suffix(name: str) -> str:
+    """The type a file is read as: "page.html.gz" -> ".html", "_sources/x.rst.txt" -> ".rst", "a.md" -> ".md"."""
+    lowered = name.lower()
+    if lowered.endswith(GZIP_SUFFIX):
+        lowered = lowered[: -len(GZIP_SUFFIX)]
+    if lowered.endswith(RST_SOURCE_SUFFIX):
+        return ".rst"
+    dot = lowered.rfind(".")
+    return lowered[dot:] if dot > 0 else ""
+
+
+def gunzip(raw: bytes, limit: int) -> bytes:
+    """The inner bytes of a gzip file, at most `limit` of them (a small file can unpack to gigabytes)."""
+    import gzip
+    import zlib
+
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
+            inner = stream.read(limit + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FormatError(f"not a readable gzip file ({exc})") from exc
+    if len(inner) > limit:
+        raise FormatError(f"unpacks to over the {limit} byte limit")
+    return inner
 
 
 # -- charsets ------------------------------------------------------------------------------------
@@ -137,7 +166,6 @@ def _starts_item(line: str) -> bool:
 
 # -- DOCX (PDF: ingest/pdf.py) ---------------------------------------------------------------------------------
 def extract_docx(raw: bytes) -> Extracted:
-    import io
     import zipfile
 
     from docx import Document as DocxDocument

@@ -12,11 +12,13 @@ import re
 
 from ingest.formats import PERMALINK_MARKS, Block, Extracted, FormatError, declared_charset, decode, strip_permalinks
 from ingest.formats import add_block as _add
+from ingest.navigation import drop_link_blocks
 
 CODE_TOKEN = "QQCITEBOTCODE"
 _CODE_TOKEN_RE = re.compile(CODE_TOKEN + r"(\d+)X")
 _REFRESH_URL = re.compile(r"url\s*=\s*(\S+)", re.I)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")  # XHTML (DocBook manuals): lxml refuses it in a str
+_EXPONENT = re.compile(r"[-−]?\d+")
 MAX_TERM_LABEL = 80  # a definition-list term up to this long leads its definition's paragraphs
 MAX_STUB_WORDS = 40  # "This page has moved to ..., click here if you are not redirected": a stub, not a page
 
@@ -61,6 +63,8 @@ def _prepare_html(html: str) -> tuple[str, list[Block]]:
     except (ValueError, lxml.etree.ParserError):
         return html, []
     _refuse_stub(doc)
+    drop_link_blocks(doc)
+    _mark_exponents(doc)
     _flatten_inline_code(doc)
     for anchor in doc.xpath("//a[contains(concat(' ', normalize-space(@class), ' '), ' headerlink ')]"):
         anchor.drop_tree()
@@ -100,6 +104,29 @@ def _lift(element, block: Block, lifted: list[Block]) -> None:
     replacement.tail = element.tail
     lifted.append(block)
     element.getparent().replace(element, replacement)
+
+
+def _mark_exponents(doc) -> None:
+    """`2<sup>31</sup>-1` reads "2^31-1", not "231-1": a raised number right after a digit is a power.
+
+    A raised number after a word (`claim<sup>3</sup>`) is a footnote mark and stays as it is.
+    """
+    for sup in doc.iter("sup"):
+        if _EXPONENT.fullmatch(sup.text_content().strip()) and _text_before(sup)[-1:].isdigit():
+            sup.text = "^" + (sup.text or "").lstrip()
+
+
+def _text_before(element) -> str:
+    node = element
+    while node is not None:
+        previous = node.getprevious()
+        if previous is not None:
+            return previous.tail or previous.text_content()
+        parent = node.getparent()
+        if parent is not None and parent.text:
+            return parent.text
+        node = parent
+    return ""
 
 
 def _refuse_stub(doc) -> None:

@@ -16,9 +16,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.boilerplate import remove_boilerplate
+from ingest.boilerplate import remove_boilerplate, remove_shared
 from ingest.formats import (
     DOCX_SUFFIXES,
+    GZIP_SUFFIX,
     HTML_SUFFIXES,
     MARKDOWN_SUFFIXES,
     PDF_SUFFIXES,
@@ -28,7 +29,9 @@ from ingest.formats import (
     Extracted,
     FormatError,
     decode,
+    document_suffix,
     extract_docx,
+    gunzip,
     text_blocks,
 )
 from ingest.htmlpage import extract_html
@@ -40,7 +43,7 @@ __all__ = ["SUPPORTED", "LoadError", "LoadedDocument", "load_file", "load_bytes"
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_TITLE_CHARS = 200  # a title is embedded with every chunk: a longer one would crowd out the text
-LOADER_VERSION = "7"  # bump when cleaning changes, so unchanged files are re-ingested once
+LOADER_VERSION = "8"  # bump when cleaning changes, so unchanged files are re-ingested once
 SECTION_SEP = " > "
 CODE_FENCE = "```"
 
@@ -105,15 +108,37 @@ def load_bytes(
     source: str | None = None,
 ) -> LoadedDocument:
     source = source or (file.relative_to(root).as_posix() if file != root else file.name)
-    key = key or str(file.resolve())
+    return build_document(read_document(raw, file, source), file, root, manifest, key=key, source=source)
+
+
+def read_document(raw: bytes, file: Path, source: str) -> Extracted:
+    """A file's bytes -> its blocks, before any cleaning (gzip unpacked, read as the type its name gives)."""
     try:
-        extracted = _extract(raw, file.suffix.lower())
+        if file.name.lower().endswith(GZIP_SUFFIX):
+            raw = gunzip(raw, MAX_FILE_BYTES)
+        return _extract(raw, document_suffix(file.name))
     except FormatError as exc:
         raise LoadError(f"{source}: {exc}") from exc
-    is_scraped_text = (
-        file.suffix.lower() not in HTML_SUFFIXES | MARKDOWN_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES | RST_SUFFIXES
+
+
+def build_document(
+    extracted: Extracted,
+    file: Path,
+    root: Path,
+    manifest: dict[str, dict] | None = None,
+    key: str | None = None,
+    source: str | None = None,
+    shared: frozenset[str] = frozenset(),
+) -> LoadedDocument:
+    """The cleaned document; `shared` are the folder's header/footer blocks to drop (ingest/boilerplate.py)."""
+    source = source or (file.relative_to(root).as_posix() if file != root else file.name)
+    key = key or str(file.resolve())
+    is_scraped_text = document_suffix(file.name) not in (
+        HTML_SUFFIXES | MARKDOWN_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES | RST_SUFFIXES
     )
-    assembled = assemble(extracted.blocks, dedupe=is_scraped_text, page_title=extracted.meta.get("title"))
+    blocks, shared_dropped = remove_shared(extracted.blocks, shared)
+    assembled = assemble(blocks, dedupe=is_scraped_text, page_title=extracted.meta.get("title"))
+    assembled.dropped += shared_dropped
     if not assembled.text.strip():
         raise LoadError(f"{source}: no article text left after cleaning (empty or only boilerplate)")
     meta = extracted.meta

@@ -144,3 +144,15 @@ def test_a_symlink_loop_is_reported_as_a_loop_whatever_its_name(tmp_path: Path) 
     found = discover([tmp_path])
     assert found.candidates == []
     assert sorted(found.skipped) == [(name, "symlink loop: not followed") for name in ("a", "b", "c.txt")]
+
+
+def test_a_raised_number_after_a_digit_is_a_power_and_after_a_word_a_footnote(tmp_path: Path) -> None:
+    path = tmp_path / "limits.html"
+    path.write_text(
+        "<html><body><main><h1>Limits</h1><p>A string holds up to 2<small><sup>31</sup></small>-1 bytes, "
+        "a page 10<sup>6</sup> rows, as the design notes say<sup>3</sup>.</p></main></body></html>",
+        encoding="utf-8",
+    )
+    text = load_file(path, tmp_path).text
+    assert "up to 2^31-1 bytes" in text and "10^6 rows" in text
+    assert "notes say3." in text and "say^3" not in text
