@@ -205,9 +205,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 def _wrapped_line(sentence: str, boundary: str, following: str) -> bool:
     """A line break inside a sentence (HTML text wrapped in the source): no end punctuation before it
     and a lower-case word after it, as in "by passing frozen=True to the\n\nemulate immutability".
-    A closing code fence is never wrapped prose, nor is a paragraph led by its term ("```" or "Format"
-    then "textwrap.dedent(): Remove ...")."""
-    if sentence.endswith("```") or _TERM_LEAD.match(following):
+    A paragraph led by its term is never a wrapped line's continuation ("```" or "Format" then
+    "textwrap.dedent(): Remove ...")."""
+    if _TERM_LEAD.match(following):
         return False
     return boundary[0] == "\n" and bool(sentence) and sentence[-1] not in ".!?:;" and following[:1].islower()
 

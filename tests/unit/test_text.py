@@ -87,7 +87,7 @@ def test_latin_abbreviations_inside_a_sentence_do_not_end_it() -> None:
 @pytest.mark.parametrize(
     ("text", "sentences"),
     [
-        ("```\nx = 1\n```\n\nwrap.dedent(): Remove it.", ["```", "x = 1", "```", "wrap.dedent(): Remove it."]),
+        ("```\nx = 1\n```\n\nwrap.dedent(): Remove it.", ["```\nx = 1", "```", "wrap.dedent(): Remove it."]),
         ("Format\n\nwrap.dedent(): Remove it.", ["Format", "wrap.dedent(): Remove it."]),
         (
             "by passing frozen=True to the\n\nemulate immutability.",
@@ -95,5 +95,5 @@ def test_latin_abbreviations_inside_a_sentence_do_not_end_it() -> None:
         ),
     ],
 )
-def test_a_term_lead_or_a_code_fence_is_not_a_wrapped_line(text: str, sentences: list[str]) -> None:
+def test_a_paragraph_led_by_its_term_is_not_a_wrapped_line(text: str, sentences: list[str]) -> None:
     assert [text[lo:hi] for lo, hi in split_sentences(text)] == sentences
