@@ -9,8 +9,18 @@ verbatim afterwards.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from ingest.formats import PERMALINK_MARKS, Block, Extracted, FormatError, declared_charset, decode, strip_permalinks
+from ingest.formats import (
+    PERMALINK_MARKS,
+    Block,
+    Extracted,
+    FormatError,
+    declared_charset,
+    decode,
+    ends_sentence,
+    strip_permalinks,
+)
 from ingest.formats import add_block as _add
 from ingest.navigation import drop_link_blocks
 
@@ -19,7 +29,12 @@ _CODE_TOKEN_RE = re.compile(CODE_TOKEN + r"(\d+)X")
 _REFRESH_URL = re.compile(r"url\s*=\s*(\S+)", re.I)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")  # XHTML (DocBook manuals): lxml refuses it in a str
 _EXPONENT = re.compile(r"[-−]?\d+")
+_TOKENS = re.compile(CODE_TOKEN + r"\d+X")
+_LEADING_TOKENS = re.compile(rf"^(?:\s*{CODE_TOKEN}\d+X)*\s*")
+_DOTTED_NAME = re.compile(r"[A-Za-z_][\w.]*")
+_SIGNATURE_XPATH = "//dl/dt[contains(concat(' ', normalize-space(@class), ' '), ' sig ')]"
 MAX_TERM_LABEL = 80  # a definition-list term up to this long leads its definition's paragraphs
+MIN_LED_WORDS = 4  # a shorter block without a full stop is a label ("Format"), not a sentence to lead
 MAX_STUB_WORDS = 40  # "This page has moved to ..., click here if you are not redirected": a stub, not a page
 
 
@@ -44,7 +59,7 @@ def extract_html(raw: bytes) -> Extracted:
     main = root.find("main")
     blocks: list[Block] = []
     _walk(main if main is not None else root, blocks)
-    blocks = _restore_code(blocks, codes)
+    blocks = [Block(b.kind, b.text, b.level) for b in _restore_code(blocks, codes)]
     meta = {
         "title": strip_permalinks(root.get("title") or "") or None,
         "date": root.get("date"),
@@ -78,6 +93,7 @@ def _prepare_html(html: str) -> tuple[str, list[Block]]:
     for quote in doc.xpath("//blockquote[.//pre]"):
         quote.tag = "div"
     lifted: list[Block] = []
+    _name_signatures(doc, lifted)
     for pre in doc.xpath("//pre"):
         code = pre.text_content().strip("\n")
         if not code.strip():
@@ -127,6 +143,36 @@ def _text_before(element) -> str:
             return parent.text
         node = parent
     return ""
+
+
+def _name_signatures(doc, lifted: list[Block]) -> None:
+    """Sphinx API entries: `<dt class="sig">textwrap.dedent(text)</dt>` becomes the API's name
+    ("textwrap.dedent()") followed by the signature lifted as code, so the name can lead the sentences
+    of its `<dd>` (see _walk_list) while the full signature stays verbatim."""
+    for term in doc.xpath(_SIGNATURE_XPATH):
+        name = api_name(term)
+        if name is None:
+            continue
+        signature = strip_permalinks(" ".join(term.text_content().split()))
+        for child in list(term):
+            term.remove(child)
+        term.text = f"{name} {CODE_TOKEN}{len(lifted)}X"
+        lifted.append(Block("code", signature))
+
+
+def api_name(term) -> str | None:
+    """The qualified name a Sphinx signature documents: its anchor id ("pathlib.PurePath.parent"), else
+    its shown prefix and name; "()" marks a callable (the signature has parentheses)."""
+    anchor = term.get("id") or ""
+    if not _DOTTED_NAME.fullmatch(anchor):
+        anchor = "".join(
+            "".join(span.itertext())
+            for span in term.xpath(".//*[contains(@class, 'sig-prename') or contains(@class, 'sig-name')]")
+        ).strip()
+    if not _DOTTED_NAME.fullmatch(anchor):
+        return None
+    callable_ = term.xpath(".//*[contains(concat(' ', normalize-space(@class), ' '), ' sig-paren ')]")
+    return f"{anchor}()" if callable_ else anchor
 
 
 def _refuse_stub(doc) -> None:
@@ -225,7 +271,8 @@ def _walk(element, blocks: list[Block]) -> None:
 
 
 def _walk_list(element, blocks: list[Block]) -> None:
-    """A list; in a definition list, short terms ("-k, --keep-index") lead each paragraph they define.
+    """A list; in a definition list, short terms ("-k, --keep-index", "textwrap.dedent()") lead each
+    paragraph they define.
 
     The definition's sentences would otherwise never name what they describe, so a question about
     the option could not be answered (or cited) from them. Signatures and long terms stay code.
@@ -236,9 +283,9 @@ def _walk_list(element, blocks: list[Block]) -> None:
             terms.append(strip_permalinks(_inline(item)))
             continue
         label = _term_label(terms)
-        if label is None:
-            for term in terms:
-                _add(blocks, "code", term)
+        for term in terms:
+            # a lifted signature stays code under its name's label; an unlabelled term is code itself
+            _add(blocks, "code", term if label is None else " ".join(_TOKENS.findall(term)))
         start = len(blocks)
         if item.tag == "item":
             _walk_item(item, blocks)
@@ -261,17 +308,42 @@ def _walk_item(item, blocks: list[Block]) -> None:
 
 
 def _term_label(terms: list[str]) -> str | None:
-    label = ", ".join(t for t in terms if t)
-    if not label or len(label) > MAX_TERM_LABEL or "(" in label:
+    """The terms as a lead-in, without their lifted signatures; none when long or holding parameters."""
+    names = [" ".join(_CODE_TOKEN_RE.sub("", t).split()).rstrip(":") for t in terms]
+    label = ", ".join(dict.fromkeys(n for n in names if n))
+    if not label or len(label) > MAX_TERM_LABEL or "(" in label.replace("()", ""):
         return None
     return label
 
 
 def _lead_with(blocks: list[Block], start: int, label: str) -> None:
+    """Lead the prose blocks from `start` with the label, after any code placeholder they open with.
+
+    A block of placeholders or a table cell's label is not led ("label:" alone would become a
+    sentence). A block led by a term of its own is led again ("submodule.<name>.ignore: all: ..."),
+    unless its term already names this one ("json.JSONDecoder.decode()" inside "json.JSONDecoder()")."""
     for index in range(start, len(blocks)):
         block = blocks[index]
-        if block.kind in {"text", "item"} and not block.text.startswith(label):
-            blocks[index] = Block(block.kind, f"{label}: {block.text}", block.level)
+        opening = _LEADING_TOKENS.match(block.text).group(0)
+        rest = block.text[len(opening) :]
+        if block.kind not in {"text", "item"} or not _says_something(rest) or rest.startswith(label):
+            continue
+        if isinstance(block, _LedBlock) and block.label.startswith(label.removesuffix("()")):
+            continue
+        blocks[index] = _LedBlock(block.kind, f"{opening}{label}: {rest}", block.level, label)
+
+
+def _says_something(text: str) -> bool:
+    """A sentence, not a table cell's label ("Format", "filename") or a placeholder alone."""
+    words = _TOKENS.sub("", text).strip()
+    return ends_sentence(words) or len(words.split()) >= MIN_LED_WORDS
+
+
+@dataclass
+class _LedBlock(Block):
+    """A block led by a term (`label`); extract_html returns plain Blocks."""
+
+    label: str = ""
 
 
 def _is_code_paragraph(element) -> bool:

@@ -39,6 +39,7 @@ from rag.answer_values import (
 )
 from rag.combine import combine
 from rag.embedding import Embedder
+from rag.leads import code_lead, drop_repeated_leads, named, paragraph_lead
 from rag.nlp import Annotation, Span
 from rag.passages import Draft, Passage
 from rag.question import Query, Wants, analyse, looks_like_instruction
@@ -370,7 +371,7 @@ class ExtractiveGenerator:
                 if previous and all(previous != c.text for c in chosen):
                     quotes[cand.passage.n].append(previous)
                     parts.append((previous, [cand.passage.n]))
-            sentence = cand.text
+            sentence = named(cand.text, cand.passage.text)  # a reference entry's sentence names the entry
             if disagree:
                 # which source says what is carried by the [n] marker; titles stay out of the claim text
                 sentence = f"{'One article says' if i == 0 else 'Another says'}: {sentence}"
@@ -379,8 +380,25 @@ class ExtractiveGenerator:
                 quotes[cand.passage.n].append(cand.follows)
                 parts.append((cand.follows, [cand.passage.n]))
         prefix = "The articles differ on this. " if disagree else ""
+        parts = drop_repeated_leads(parts)
         text = " ".join(f"{as_sentence(sentence)} {''.join(f'[{n}]' for n in ns)}" for sentence, ns in parts)
-        return Draft(text=prefix + text, quotes=quotes, short_answer=short_answer(chosen, query, disagree))
+        short = short_answer(chosen, query, disagree)
+        if not (disagree or query.plural):
+            short = entry_answer(chosen[0], query) or short
+        return Draft(text=prefix + text, quotes=quotes, short_answer=short)
+
+
+def entry_answer(best: Candidate, query: Query) -> str | None:
+    """The reference entry the answering sentence describes ("os.path.getsize()") answers what is not a
+    typed value or a reason ("which function ...", "how do i ...", "is there a way to ..."), unless the
+    sentence offers a code token of its own ("frozen=True") or the question already names the entry."""
+    if query.types or query.wh == "why":
+        return None
+    own = best.spans[0] if best.spans else None
+    if own is not None and own.label == "CODE" and "\n" not in own.text:
+        return None
+    lead = code_lead(best.text) or paragraph_lead(best.passage.text, best.text)
+    return lead if lead and not in_question(lead, query) else None
 
 
 def _annotations(sentences: list[StoredSentence]) -> dict[int, Annotation]:

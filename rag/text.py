@@ -31,6 +31,8 @@ _ABBREVIATIONS = {
     "cf",
 }
 _QUOTED_ALONE = {"''", '""', "‘’", "“”", "``", "()"}
+_LEAD_LOOKAHEAD = 82
+_TERM_LEAD = re.compile(r"[^\s:]{1,80}: ")  # "os.path.getsize(): ..." (see ingest.htmlpage._lead_with)
 _SENTENCE_END = re.compile(r"[.!?][\"”’')\]]*\s+|\n\s*\n|\n")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 
@@ -190,7 +192,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             continue
         if match.group(0)[0] == "." and "\n" not in match.group(0) and _standalone_period(text, match.start()):
             continue
-        if _wrapped_line(candidate, match.group(0), text[match.end() : match.end() + 1]):
+        if _wrapped_line(candidate, match.group(0), text[match.end() : match.end() + _LEAD_LOOKAHEAD]):
             continue
         if candidate:
             lead = len(text[start:end]) - len(text[start:end].lstrip())
@@ -205,8 +207,12 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 def _wrapped_line(sentence: str, boundary: str, following: str) -> bool:
     """A line break inside a sentence (HTML text wrapped in the source): no end punctuation before it
-    and a lower-case word after it, as in "by passing frozen=True to the\n\nemulate immutability"."""
-    return boundary[0] == "\n" and bool(sentence) and sentence[-1] not in ".!?:;" and following.islower()
+    and a lower-case word after it, as in "by passing frozen=True to the\n\nemulate immutability".
+    A paragraph led by its term is never a wrapped line's continuation ("```" or "Format" then
+    "textwrap.dedent(): Remove ...")."""
+    if _TERM_LEAD.match(following):
+        return False
+    return boundary[0] == "\n" and bool(sentence) and sentence[-1] not in ".!?:;" and following[:1].islower()
 
 
 def _standalone_period(text: str, at: int) -> bool:

@@ -158,6 +158,61 @@ def test_definition_terms_lead_the_paragraphs_they_define(tmp_path: Path) -> Non
     assert "open(path, mode='r'): Opens" not in text
 
 
+SPHINX_ENTRIES = (
+    "<html><head><title>wrap — text tools</title></head><body><main><h1>wrap — text tools</h1>"
+    "<p>This module wraps and fills paragraphs of plain text for terminals of any width.</p>"
+    '<dl class="py function"><dt class="sig sig-object py" id="wrap.dedent">'
+    '<span class="sig-prename descclassname">wrap.</span><span class="sig-name descname">dedent</span>'
+    '<span class="sig-paren">(</span><em class="sig-param">text</em><span class="sig-paren">)</span>'
+    '<a class="headerlink" href="#wrap.dedent">¶</a></dt>'
+    "<dd><p>Remove any common leading whitespace from every line in text.</p>"
+    "<pre>dedent('  a')</pre><p>Lines holding only whitespace are ignored.</p></dd></dl>"
+    '<dl class="py class"><dt class="sig sig-object py" id="wrap.Wrapper">'
+    '<em class="property">class </em><span class="sig-prename descclassname">wrap.</span>'
+    '<span class="sig-name descname">Wrapper</span><span class="sig-paren">(</span>'
+    '<em class="sig-param">width=70</em><span class="sig-paren">)</span></dt>'
+    "<dd><p>The class that does the wrapping of every paragraph it is given.</p>"
+    '<dl class="py attribute"><dt class="sig sig-object py" id="wrap.Wrapper.width">'
+    '<span class="sig-name descname">width</span></dt>'
+    "<dd><p>The maximum length of wrapped lines, in characters.</p></dd></dl></dd></dl>"
+    "</main></body></html>"
+)
+
+
+def test_a_sphinx_signature_names_the_sentences_of_its_entry(tmp_path: Path) -> None:
+    page = tmp_path / "wrap.html"
+    page.write_text(SPHINX_ENTRIES, encoding="utf-8")
+    text = load_file(page, tmp_path).text
+    # the qualified name (from the anchor id) leads each paragraph; "()" marks a callable
+    assert "wrap.dedent(): Remove any common leading whitespace from every line in text." in text
+    assert "wrap.dedent(): Lines holding only whitespace are ignored." in text
+    assert "wrap.Wrapper(): The class that does the wrapping" in text
+    # the full signature is still there, verbatim, as code
+    assert "```\nwrap.dedent(text)\n```" in text and "```\nclass wrap.Wrapper(width=70)\n```" in text
+    # a member inside its class's entry is led by its own name only, once
+    assert "wrap.Wrapper.width: The maximum length of wrapped lines, in characters." in text
+    assert "wrap.Wrapper(): wrap.Wrapper.width" not in text
+
+
+def test_a_lead_in_never_stands_alone_before_a_code_block(tmp_path: Path) -> None:
+    page = tmp_path / "parent.html"
+    page.write_text(
+        "<html><head><title>paths</title></head><body><main><h1>paths</h1>"
+        "<p>Pure paths handle file system paths without touching the disk at all.</p>"
+        '<dl class="py attribute"><dt class="sig sig-object py" id="paths.Path.parent">'
+        '<span class="sig-prename descclassname">Path.</span><span class="sig-name descname">parent</span></dt>'
+        "<dd><p>The logical parent of the path:</p><pre>&gt;&gt;&gt; p.parent</pre>"
+        "<p>You cannot go past an anchor, or empty path:</p><pre>&gt;&gt;&gt; q.parent</pre></dd></dl>"
+        "</main></body></html>",
+        encoding="utf-8",
+    )
+    text = load_file(page, tmp_path).text
+    assert text.count("paths.Path.parent:") == 2
+    assert "paths.Path.parent: The logical parent of the path:" in text
+    assert "paths.Path.parent: You cannot go past an anchor, or empty path:" in text
+    assert "paths.Path.parent: paths.Path.parent" not in text
+
+
 def test_a_one_row_layout_table_is_prose_and_a_data_table_stays_a_table(tmp_path: Path) -> None:
     page = tmp_path / "note.html"
     page.write_text(
@@ -179,3 +234,25 @@ def test_git_manual_option_and_note_text_is_prose() -> None:
     assert "--keep-index, --no-keep-index: All changes already added to the index are left intact." in stash
     store = load_file(GIT_CORPUS / "git-credential-store.html", GIT_CORPUS).text
     assert "Note: Using this helper will store your passwords unencrypted on disk" in store
+
+
+def test_table_cell_labels_in_an_entry_are_not_led_and_stay_apart(tmp_path: Path) -> None:
+    page = tmp_path / "setup.html"
+    page.write_text(
+        "<html><head><title>setup</title></head><body><main><h1>setup</h1>"
+        "<p>The setup module configures the output of a program in one call.</p>"
+        '<dl class="py function"><dt class="sig sig-object py" id="setup.configure">'
+        '<span class="sig-prename descclassname">setup.</span><span class="sig-name descname">configure</span>'
+        '<span class="sig-paren">(</span><span class="sig-paren">)</span></dt>'
+        "<dd><p>The following keyword arguments are supported.</p>"
+        "<table><tr><th><p>Format</p></th><th><p>Description</p></th></tr>"
+        "<tr><td><p>style</p></td><td><p>If format is specified, use this style for the format string.</p></td></tr>"
+        "</table></dd></dl><dl><dt>names:</dt><dd><p>The names of the members for the new type.</p></dd></dl>"
+        "</main></body></html>",
+        encoding="utf-8",
+    )
+    doc = load_file(page, tmp_path)
+    sentences = prose_sentences(doc, min_words=1)
+    assert "setup.configure(): If format is specified, use this style for the format string." in sentences
+    assert "setup.configure(): style" not in doc.text
+    assert "names: The names of the members for the new type." in doc.text  # one colon, not "names::"

@@ -229,3 +229,81 @@ def test_a_command_kept_as_a_code_block_is_quoted_after_the_sentence_announcing_
     assert not draft.abstained
     assert "$ widget purge old" in draft.quotes[1]
     assert "widget purge old" in draft.text and after not in draft.text
+
+
+def test_a_repeated_lead_in_is_said_once() -> None:
+    from rag.leads import drop_repeated_leads
+
+    parts = [
+        ("wrap.Box.parent: The logical parent of the box:", [1]),
+        ("wrap.Box.parent: You cannot go past the outermost box.", [1]),
+        ("wrap.Box.width: The width in columns.", [2]),
+        ("wrap.Box.parent: Note: this is lexical.", [2]),
+    ]
+    assert [s for s, _ in drop_repeated_leads(parts)] == [
+        "wrap.Box.parent: The logical parent of the box:",
+        "You cannot go past the outermost box.",
+        "wrap.Box.width: The width in columns.",
+        "Note: this is lexical.",
+    ]
+    assert [ns for _, ns in drop_repeated_leads(parts)] == [[1], [1], [2], [2]]
+
+
+@pytest.mark.parametrize(
+    ("text", "lead"),
+    [
+        ("wrap.Box.parent: The logical parent of the box.", "wrap.Box.parent"),
+        ("wrap.fill(): Wraps the paragraph.", "wrap.fill()"),
+        ("-q, --quiet: Prints nothing.", "-q, --quiet"),
+        ("Note: This is lexical.", None),
+        ("Changed in version 3.10: Added the width parameter.", None),
+        ("The box is empty: nothing to wrap.", None),
+        ("wrap.Box.parent:", None),
+    ],
+)
+def test_a_code_shaped_lead_in(text: str, lead: str | None) -> None:
+    from rag.leads import code_lead
+
+    assert code_lead(text) == lead
+
+
+def test_a_later_sentence_of_a_led_paragraph_names_its_entry() -> None:
+    from rag.leads import named, paragraph_lead
+
+    chunk = (
+        "Intro text of the page.\n\n"
+        "wrap.Box(): This class makes a box. On closing, the box and its contents are removed.\n\n"
+        "Note: Boxes nest. They never overlap."
+    )
+    assert paragraph_lead(chunk, "On closing, the box and its contents are removed.") == "wrap.Box()"
+    assert named("On closing, the box and its contents are removed.", chunk) == (
+        "wrap.Box(): On closing, the box and its contents are removed."
+    )
+    assert named("wrap.Box(): This class makes a box.", chunk) == "wrap.Box(): This class makes a box."
+    assert named("They never overlap.", chunk) == "They never overlap."  # "Note" is not a term
+    assert named("Intro text of the page.", chunk) == "Intro text of the page."
+
+
+SHELF = {
+    "ref": [
+        "shelf.getsize(): Return the size, in bytes, of the shelf file on disk.",
+        "On closing, the shelf and every record it holds are removed from the disk for good.",
+    ],
+    "other": ["The shelf module stores records of any kind in one file, keyed by strings."],
+}
+
+
+def test_a_later_sentence_of_an_entry_names_the_entry_as_claim_and_short_answer(embedder) -> None:
+    reader, passages = hand_made_reader(embedder, SHELF)
+    draft = reader.generate("is there something that deletes the records automatically when closing?", passages, [])
+    assert not draft.abstained
+    assert draft.short_answer == "shelf.getsize()"
+    assert draft.text.startswith("shelf.getsize(): On closing, the shelf and every record it holds are removed")
+    # the quote is the sentence as it stands in the passage, without the name put in front of it
+    assert "On closing, the shelf and every record it holds are removed from the disk for good." in draft.quotes[1]
+
+
+def test_a_reason_is_not_answered_by_an_entry_name(embedder) -> None:
+    reader, passages = hand_made_reader(embedder, SHELF)
+    draft = reader.generate("why are the records removed from the disk when the shelf is closed?", passages, [])
+    assert draft.short_answer != "shelf.getsize()"

@@ -107,3 +107,18 @@ def test_a_quoted_phrase_or_a_lone_period_line_still_ends_its_sentence() -> None
     ]
     assert _sentences("Terms of use .\n\nThe next paragraph.") == ["Terms of use .", "The next paragraph."]
     assert _sentences("He called it 'fake'. Then he left.") == ["He called it 'fake'.", "Then he left."]
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("```\nx = 1\n```\n\nwrap.dedent(): Remove it.", ["```\nx = 1", "```", "wrap.dedent(): Remove it."]),
+        ("Format\n\nwrap.dedent(): Remove it.", ["Format", "wrap.dedent(): Remove it."]),
+        (
+            "by passing frozen=True to the\n\nemulate immutability.",
+            ["by passing frozen=True to the\n\nemulate immutability."],
+        ),
+    ],
+)
+def test_a_paragraph_led_by_its_term_is_not_a_wrapped_line(text: str, sentences: list[str]) -> None:
+    assert [text[lo:hi] for lo, hi in split_sentences(text)] == sentences
