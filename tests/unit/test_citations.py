@@ -434,3 +434,9 @@ def test_hyphenated_numbers_and_compounds_match_their_parts() -> None:
     assert not supports("The truck carried a 320-pound load of explosives.", quote)
     assert key_tokens("a two-hour wait") == {"2"}
     assert not supports("Beijing has $65bn of investments there.", "Beijing has $60bn of investments there.")
+
+
+def test_a_sentence_ending_in_a_closing_quote_is_closed_by_its_citation() -> None:
+    claims = parse_claims("He added, “China will act.” [1] The embassy said “punish them”. [2]")
+    assert [c.text for c in claims] == ["He added, “China will act.”", "The embassy said “punish them”."]
+    assert [[r.n for r in c.refs] for c in claims] == [[1], [2]]
