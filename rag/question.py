@@ -95,7 +95,9 @@ CODE_KINDS = frozenset(
     "syntax statement statements file files directory folder path helper".split()
 )
 # Words of a question that asks for every side: "numbers seem to *differ*", "what did *each* say", "A *vs* B".
-COMPARE_LEMMAS = frozenset("differ different difference vary disagree conflict contradict compare each various".split())
+COMPARE_LEMMAS = frozenset("different difference each various".split())
+# ... and verbs saying so: "the figures *conflict*", not the noun ("stash pop hit *conflicts*" in a VCS manual)
+COMPARE_VERBS = frozenset("differ vary disagree conflict contradict compare".split())
 CONTRASTS = frozenset({"vs", "vs.", "versus"})  # "the command for A vs the one for B": two parts
 USE_VERBS = frozenset("use run type call pass set invoke".split())  # "what do i *use* to restore ..."
 
@@ -194,7 +196,7 @@ def _analyse_text(text: str, context: str = "") -> Query:
         return query
     _type_query(query, doc)
     query.subject = _subject(doc, query.focus_noun)
-    query.compare = any(t.lemma_.lower() in COMPARE_LEMMAS or t.lower_ in CONTRASTS for t in doc)
+    query.compare = any(_says_compare(t) for t in doc)
     pieces = _parts(doc)
     if len(pieces) > 1:
         query.parts = [_analyse_text(piece, f"{context} {text}".strip()) for piece in pieces]
@@ -211,6 +213,11 @@ def _subject(doc: Any, focus_noun: str) -> list[str]:
         if tok.pos_ == "PROPN" or (tok.pos_ == "NOUN" and compound):
             out += [t for t in content_terms(tok.text) if t not in asked and t not in out]
     return _hyphen_joined(out, doc.text)
+
+
+def _says_compare(token: Any) -> bool:
+    lemma = token.lemma_.lower()
+    return lemma in COMPARE_LEMMAS or token.lower_ in CONTRASTS or (lemma in COMPARE_VERBS and token.pos_ == "VERB")
 
 
 def _hyphen_joined(subject: list[str], text: str) -> list[str]:

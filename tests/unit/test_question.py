@@ -120,3 +120,8 @@ def test_versus_splits_a_question_into_two_parts() -> None:
 def test_how_many_seconds_is_a_span_of_time_not_a_magnitude() -> None:
     query = analyse("how many seconds does the copy take")
     assert "MONEY" not in query.types and query.focus == ["second"]
+
+
+def test_conflicts_as_a_noun_are_not_a_comparison() -> None:
+    assert not analyse("stash pop hit conflicts. did i lose the stash?").compare
+    assert analyse("when did it happen, the reports conflict").compare
