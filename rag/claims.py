@@ -21,6 +21,7 @@ CITE = re.compile(r"\[\s*(\d+(?:\s*,\s*\d+)*)\s*(?::\s*[\"“”„«]([^\]]*?)[
 RANGE = re.compile(r"\[(\d+)\]\s*(to|through|until|-|–|—)\s*\[(\d+)\]")
 MIN_CLAIM_OVERLAP = 0.6  # share of a claim's content words its quote must hold
 MIN_QUOTE_CHARS = 8
+CLOSERS = "\"'”’)»"  # closing quotes and brackets after a sentence's full stop
 
 _TRANSLATE = str.maketrans(
     {
@@ -305,7 +306,8 @@ def _add_prose(claims: list[Claim], cuts: list[int], prose: str, open_claim: boo
             claims.append(Claim(text=sentence))
             cuts.append(0)
     last = prose.rstrip()
-    return not ((last and last[-1] in ".!?") or "\n" in prose[len(last) :])
+    ended = last.rstrip(CLOSERS)  # 'he said, “we will act.” [1]': the quote closes a finished sentence
+    return not ((ended and ended[-1] in ".!?") or "\n" in prose[len(last) :])
 
 
 def _tidy(text: str) -> str:

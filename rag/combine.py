@@ -15,6 +15,7 @@ MIN_GAIN = 0.15  # share of the question's weight a joining sentence must newly 
 LIST_JOIN_RATIO = 0.85  # for "which forces ...": another sentence naming something new joins above this share
 DISAGREE_RATIO = 0.5  # another article's different amount is shown down to this share of the best score
 MAX_SENTENCES = 3
+COMPARE_RATIO = 0.6  # "numbers seem to differ": another article's best sentence is shown down to this share
 TIE_RATIO = 0.9  # a runner-up this close to the best cannot be told apart from it by the score: both are quoted
 
 
@@ -37,10 +38,14 @@ def combine(query: Query, candidates: list[Candidate], idf: Callable[[str], floa
     if runner_up is not None:
         chosen.append(runner_up)
         covered |= set(content_terms(runner_up.text))
+    if query.compare:
+        for other in _other_documents(candidates, chosen):
+            chosen.append(other)
+            covered |= set(content_terms(other.text))
     for other in candidates[1:]:
         if len(chosen) >= MAX_SENTENCES:
             break
-        if other is variant or other is runner_up:
+        if other is variant or other is runner_up or other in chosen:
             continue
         if other.score < best.score * JOIN_RATIO:
             # further down, only another article's different value of the asked kind may join:
@@ -80,6 +85,23 @@ def _name_variant(query: Query, candidates: list[Candidate]) -> Candidate | None
         if other.passage.doc_id != best.passage.doc_id and name_variants(other.name, best.name):
             return other
     return None
+
+
+def _other_documents(candidates: list[Candidate], chosen: list[Candidate]) -> list[Candidate]:
+    """For a question asking for every side: the best sentence of each further document, best first,
+    holding the asked-for kind when the lead does, while it scores near enough to be on the question."""
+    best = candidates[0]
+    seen = {c.passage.doc_id for c in chosen}
+    out: list[Candidate] = []
+    for other in candidates[1:]:
+        if len(chosen) + len(out) >= MAX_SENTENCES or other.score < best.score * COMPARE_RATIO:
+            break
+        if other.passage.doc_id in seen or other.holds_wanted < best.holds_wanted:
+            continue
+        seen.add(other.passage.doc_id)
+        if not any(same_text(other.text, c.text) for c in chosen + out):
+            out.append(other)
+    return out
 
 
 def _near_tie(candidates: list[Candidate], chosen: list[Candidate]) -> Candidate | None:

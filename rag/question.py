@@ -94,6 +94,11 @@ CODE_KINDS = frozenset(
     "parameter parameters argument arguments config configuration switch switches subcommand subcommands "
     "syntax statement statements file files directory folder path helper".split()
 )
+# Words of a question that asks for every side: "numbers seem to *differ*", "what did *each* say", "A *vs* B".
+COMPARE_LEMMAS = frozenset("different difference each various".split())
+# ... and verbs saying so: "the figures *conflict*", not the noun ("stash pop hit *conflicts*" in a VCS manual)
+COMPARE_VERBS = frozenset("differ vary disagree conflict contradict compare".split())
+CONTRASTS = frozenset({"vs", "vs.", "versus"})  # "the command for A vs the one for B": two parts
 USE_VERBS = frozenset("use run type call pass set invoke".split())  # "what do i *use* to restore ..."
 
 # Chat spellings the parser misreads: "whats the max" (no verb), "u" (a noun).
@@ -134,6 +139,7 @@ class Query:
     asks_code: bool = (
         False  # "how do i ...", "which option ...": a command, option or setting answers (rag.code_tokens)
     )
+    compare: bool = False  # "numbers seem to differ", "what did each say": every article's answer is shown
 
 
 def analyse(question: str, history: list[Turn] | None = None) -> Query:
@@ -190,6 +196,7 @@ def _analyse_text(text: str, context: str = "") -> Query:
         return query
     _type_query(query, doc)
     query.subject = _subject(doc, query.focus_noun)
+    query.compare = any(_says_compare(t) for t in doc)
     pieces = _parts(doc)
     if len(pieces) > 1:
         query.parts = [_analyse_text(piece, f"{context} {text}".strip()) for piece in pieces]
@@ -206,6 +213,11 @@ def _subject(doc: Any, focus_noun: str) -> list[str]:
         if tok.pos_ == "PROPN" or (tok.pos_ == "NOUN" and compound):
             out += [t for t in content_terms(tok.text) if t not in asked and t not in out]
     return _hyphen_joined(out, doc.text)
+
+
+def _says_compare(token: Any) -> bool:
+    lemma = token.lemma_.lower()
+    return lemma in COMPARE_LEMMAS or token.lower_ in CONTRASTS or (lemma in COMPARE_VERBS and token.pos_ == "VERB")
 
 
 def _hyphen_joined(subject: list[str], text: str) -> list[str]:
@@ -233,13 +245,15 @@ def _type_query(query: Query, doc: Any) -> None:
     query.wh = wh
     query.focus_noun = focus.lower_ if focus is not None else ""
     query.plural = wh in ("which", "what", "name of") and focus is not None and focus.tag_ in ("NNS", "NNPS")
-    query.types = _types(wh, query.focus_noun)
+    # "billions", "thousands": a number word as the unit ("seconds" is a span of time, not the ordinal)
+    magnitude = focus is not None and not _focus_types(focus.lower_) and doc.vocab[focus.lemma_.lower()].like_num
+    query.types = _types(wh, query.focus_noun, magnitude)
     if query.types == {"PERSON"} and query.focus_noun not in GENERIC_PERSON:
         query.role = query.focus_noun
     if query.types <= NUMERIC and query.types and not wh.startswith("how") and query.focus_noun:
         query.role = query.focus_noun  # "what capacity": the figure stands next to what it measures
     query.wants = _wants(wh, query.types)
-    if wh == "how many" and focus is not None:
+    if wh == "how many" and focus is not None and not magnitude:  # "how many billions" names a unit, not a thing
         query.focus = content_terms(focus.text)
     query.shape = _shape(wh, query.focus_noun, query.types)
     if query.shape == "clock" and focus is not None and "day" in {t.lower_ for t in focus.subtree}:
@@ -336,11 +350,13 @@ def _misparsed_compound(token: Any) -> bool:
     )
 
 
-def _types(wh: str, focus: str) -> frozenset[str]:
+def _types(wh: str, focus: str, magnitude: bool = False) -> frozenset[str]:
     kind = _focus_types(focus)
     if wh == "name of":  # the name of a known kind ("of the group"), or of a person by role ("of the driver")
         return kind or (frozenset({"PERSON"}) if focus.rstrip("s").endswith(AGENT_SUFFIXES) else frozenset())
     if wh in ("how many", "how much"):  # the count is asked for; only a span of time changes its type
+        if magnitude:
+            return NUMERIC  # "how many billions": an amount in any unit, money too
         return kind if kind and kind <= TEMPORAL else WH_TYPES[wh]
     if kind:
         return kind
@@ -384,6 +400,9 @@ def _parts(doc: Any) -> list[str]:
     cuts = []
     first_wh = next((t.i for t in doc if t.tag_ in WH_TAGS), len(doc))
     for token in doc:
+        if token.lower_ in CONTRASTS and 0 < token.i < len(doc) - 1:
+            cuts.append((token.idx, doc[token.i + 1].idx))
+            continue
         if token.i < 2 or not (token.i > first_wh and token.tag_ in WH_TAGS or _asks_yes_no(token)):
             continue
         prev = doc[token.i - 1]

@@ -441,3 +441,9 @@ def test_a_claim_keeps_a_period_named_as_a_symbol_but_not_the_space_a_marker_lef
 
     claims = parse_claims("It returns the text from the last . (period) character [1]. Then it stops [2] .")
     assert [c.text for c in claims] == ["It returns the text from the last . (period) character.", "Then it stops."]
+
+
+def test_a_sentence_ending_in_a_closing_quote_is_closed_by_its_citation() -> None:
+    claims = parse_claims("He added, “China will act.” [1] The embassy said “punish them”. [2]")
+    assert [c.text for c in claims] == ["He added, “China will act.”", "The embassy said “punish them”."]
+    assert [[r.n for r in c.refs] for c in claims] == [[1], [2]]

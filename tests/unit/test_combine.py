@@ -42,3 +42,27 @@ def test_a_tie_without_the_asked_kind_does_not_join_a_sentence_holding_it() -> N
     typed = Candidate(BEST.passage, BEST.text, 0, 1.0, 0.5, holds_wanted=True, score=1.0)
     chosen = combine(analyse("when did the backup start"), [typed, TIED], idf=lambda t: 1.0)
     assert TIED not in chosen
+
+
+def test_a_question_asking_for_every_side_quotes_the_best_sentence_of_each_document() -> None:
+    query = analyse("what did the vendor and the reviewers each say about the backup tool")
+    assert query.compare
+    lead = _cand("The vendor says the tool copies every file.", 1.0)
+    same_doc = _cand("The vendor adds a schedule to the tool.", 0.9, index=2)
+    other = _cand("Reviewers found the tool slow on open files.", 0.7, doc="b")
+    chosen = combine(query, [lead, same_doc, other], idf=lambda t: 1.0)
+    assert other in chosen
+
+
+def test_every_side_stops_at_documents_far_below_the_best() -> None:
+    query = analyse("what did the vendor and the reviewers each say about the backup tool")
+    lead = _cand("The vendor says the tool copies every file.", 1.0)
+    weak = _cand("A forum post mentions a different product.", 0.4, doc="b")
+    assert weak not in combine(query, [lead, weak], idf=lambda t: 1.0)
+
+
+def test_a_plain_question_does_not_pull_in_every_document() -> None:
+    query = analyse("why does the backup tool skip open files")
+    assert not query.compare
+    other = _cand("Reviewers found the tool slow on open files.", 0.7, doc="b")
+    assert other not in combine(query, [BEST, other], idf=lambda t: 1.0)

@@ -87,3 +87,41 @@ def test_standalone_question_ignores_history() -> None:
     assert query.context == ""
     assert analyse("How many engineers did it kill?", []).context == ""
     assert analyse("How many engineers did it kill?", None).context == ""
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how many staff does the plant have, the numbers seem to differ",
+        "what did the mayor and the council each say",
+        "is the old release different from the new one",
+        "the flag for speed vs the one for size",
+    ],
+)
+def test_a_question_asking_for_every_side_is_a_comparison(question: str) -> None:
+    assert analyse(question).compare
+
+
+def test_a_plain_question_is_not_a_comparison() -> None:
+    assert not analyse("how many staff does the plant have").compare
+
+
+def test_how_many_with_a_magnitude_asks_for_an_amount_in_any_unit() -> None:
+    query = analyse("how many billions did the bank lend")
+    assert "MONEY" in query.types and query.wants is Wants.number
+    assert query.focus == []  # "billions" is the unit, not the thing counted
+
+
+def test_versus_splits_a_question_into_two_parts() -> None:
+    parts = analyse("what is the command to list files vs the one to delete them").parts
+    assert [p.text for p in parts] == ["what is the command to list files", "the one to delete them"]
+
+
+def test_how_many_seconds_is_a_span_of_time_not_a_magnitude() -> None:
+    query = analyse("how many seconds does the copy take")
+    assert "MONEY" not in query.types and query.focus == ["second"]
+
+
+def test_conflicts_as_a_noun_are_not_a_comparison() -> None:
+    assert not analyse("stash pop hit conflicts. did i lose the stash?").compare
+    assert analyse("when did it happen, the reports conflict").compare
