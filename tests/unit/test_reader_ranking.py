@@ -52,3 +52,16 @@ def test_the_sentence_naming_the_asked_kind_of_thing_is_quoted(embedder, order) 
     reader, passages = hand_made_reader(embedder, {name: docs[name] for name in order})
     draft = reader.generate("which contractor repaired the bridge?", passages, [])
     assert draft.text.startswith("Northwind Builders")
+
+
+def test_an_untyped_question_prefers_the_sentence_that_names_who_acted(embedder) -> None:
+    # the first passage ranks higher in retrieval; the second names the actor, which answers "why"
+    reader, passages = hand_made_reader(
+        embedder,
+        {
+            "first": ["The talks about the new bridge failed after a dispute over the money last spring."],
+            "second": ["The talks about the new bridge failed after Northwind Builders pulled out last spring."],
+        },
+    )
+    draft = reader.generate("why did the talks about the bridge fail?", passages, [])
+    assert "Northwind Builders" in draft.text.split("[")[0]
