@@ -51,6 +51,7 @@ from rag.spans import (
     code_spans,
     in_question,
     nearness,
+    offers_new_name,
     polar,
     restates,
     specific_value,
@@ -63,6 +64,7 @@ __all__ = ["ExtractiveGenerator", "answer_spans", "stated_premise"]
 W_COSINE, W_KEYWORD, W_PRIOR = 0.55, 0.45, 0.05  # meaning, keyword coverage, retrieval rank
 W_NEAR = 0.10  # the candidate stands near the question's words
 W_POLAR = 0.08  # yes/no questions: the sentence holds a negation, restriction or condition
+W_NEW_NAME = 0.08  # untyped questions: the sentence names something (a person, group, product...) the question does not
 W_SPECIFIC = 0.05  # a date or figure that names its value ("Sunday") rather than relates it ("last month")
 TYPE_BONUS, TYPE_MISSING = 0.12, -0.15  # holds / lacks what the question asks for
 RESTATEMENT_PENALTY = -0.15  # a sentence that only repeats the question's words
@@ -318,6 +320,8 @@ class ExtractiveGenerator:
                 score += TYPE_BONUS if spans else TYPE_MISSING
             elif spans:
                 score += TYPE_BONUS / 2
+            elif offers_new_name(sentence.text, query, entry.annotation):
+                score += W_NEW_NAME
             if spans and not described:
                 score += W_NEAR * nearness(near_text, spans[0], query) + W_SPECIFIC * specific_value(spans[0])
             if query.yes_no and polar(sentence.text):

@@ -42,6 +42,9 @@ POLAR = re.compile(r"\b(?:not|no|never|cannot|only|neither|nor|without|must|unle
 RESTATEMENT_NOVELTY = 0.35  # a sentence with less than this share of new words only restates
 RESTATEMENT_NOVELTY_FULL = 0.5  # ... or with less than this share when it holds all of the question's words
 FULL_COVERAGE = 0.9
+# Labels of names that can be what an untyped question asks for. Nationalities and places are left
+# out: news sentences nearly all hold one as a descriptor ("Chinese", "in Karachi"), so they tell nothing.
+NAME_LABELS = frozenset({"PERSON", "ORG", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"})
 
 
 def answer_spans(
@@ -78,6 +81,15 @@ def answer_spans(
     if query.asks_code:  # "which option ...", "how do i ...": a command, option or keyword not asked about
         named += [t for t in code_tokens(text) if new_to(query.text, t) and not any(t.start == s.start for s in named)]
     return named
+
+
+def offers_new_name(text: str, query: Query, annotation: Annotation) -> bool:
+    """ "What's the name of the army's media arm?", "what do scholars take the slogan to mean": a sentence
+    naming something (an entity the recogniser labelled as a name) that the question does not already name
+    offers more than one on the question's topic, even when the name does not hold the asked noun."""
+    return any(
+        e.label in NAME_LABELS and not in_question(e.text, query) and not _inside_code(text, e) for e in annotation.ents
+    )
 
 
 def _bare_numbers(text: str, ents: tuple[Span, ...]) -> tuple[Span, ...]:
