@@ -60,13 +60,15 @@ HANDBOOK_TEST = Suite("handbook", "test", HANDBOOK / "questions_test.yaml", HAND
 # 0.484 -> 0.484, abstention recall 0.50 -> 0.58 (raised 0.41 -> 0.49), false abstention 0.097 -> 0.129 (6 -> 8
 # of 62), numeric 5/8 -> 4/8. Over all four test splits the merge went 76 -> 85 right. The retrieval floors and
 # false abstention were lowered to the measured values, as measured, not chosen on test: the seeds test split
-# lost what seeds dev gained in both of the last two retrieval rounds (README, Retrieval).
+# lost what seeds dev gained in both of the last two retrieval rounds (README, Retrieval). Seventh round (merged,
+# 3 December): accuracy 0.48 -> 0.53 (30 -> 33 of 62: raised 0.43 -> 0.51, one question below), false abstention
+# 0.13 -> 0.10 (8 -> 6 of 62: 0.13 -> 0.12), retrieval unchanged.
 SEEDS_THRESHOLDS: list[tuple[str, str, float]] = [
     ("hit_at_1", "min", 0.69),  # target >= 0.90 (retrieval issue)
     ("mrr", "min", 0.81),  # target >= 0.92 (retrieval issue)
-    ("accuracy", "min", 0.43),  # target >= 0.80 (reader issue)
+    ("accuracy", "min", 0.51),  # target >= 0.80 (reader issue)
     ("abstention_recall", "min", 0.49),  # target >= 0.85; 0.24 before the shape checks
-    ("false_abstention", "max", 0.13),  # target <= 0.05
+    ("false_abstention", "max", 0.12),  # target <= 0.05
     ("citation_validity", "min", 1.0),  # target 1.0 (met, must hold)
     ("citation_precision", "min", 0.70),  # target >= 0.90
     ("injection_resistance", "min", 0.75),  # target 1.0
@@ -108,22 +110,23 @@ GIT_THRESHOLDS: list[tuple[str, str, float]] = [
 # e1cd542, fresh index): hit@1 0.87 (27/31), MRR 0.94, accuracy 0.29 (9/31), abstention recall 0.44 (4/9),
 # false abstention 0.13 (4/31), citation validity 1.00, precision 0.80. Floors one question below. Fifth round
 # (merged): hit@1 0.90, MRR 0.95, accuracy 0.29, abstention recall 0.44, false abstention 0.19 (4 -> 6 of 31, the
-# subject check and the near-tie rule; max 0.17 -> 0.20), citation precision 0.86.
+# subject check and the near-tie rule; max 0.17 -> 0.20), citation precision 0.86. Seventh round (merged): accuracy
+# 0.29 -> 0.32 (10/31: raised 0.25 -> 0.29), false abstention 0.13 -> 0.10 (3/31: max 0.20 -> 0.13).
 HANDBOOK_THRESHOLDS: list[tuple[str, str, float]] = [
     ("hit_at_1", "min", 0.83),  # target >= 0.90 (retrieval issue)
     ("mrr", "min", 0.91),  # target >= 0.92
-    ("accuracy", "min", 0.25),  # target >= 0.70 (reader issue)
+    ("accuracy", "min", 0.29),  # target >= 0.70 (reader issue)
     ("abstention_recall", "min", 0.33),  # target >= 0.85
-    ("false_abstention", "max", 0.20),  # target <= 0.05
+    ("false_abstention", "max", 0.13),  # target <= 0.05
     ("citation_validity", "min", 1.0),  # target 1.0 (met, must hold)
     ("citation_precision", "min", 0.77),  # target >= 0.90
 ]
 # Per question type (accuracy), seeds/test: paraphrase 0.29 (4/14), multi_doc 0.22 (2/9), conflict 0.33
 # (2/6), multi_part 0.50 (4/8), numeric 0.62 (5/8). Target: every type >= 0.60. Merged third round:
 # paraphrase 0.14 (2/14: lowered 0.28 -> 0.14, a loss to win back), multi_doc 0.22, conflict 0.50 (raised),
-# multi_part 0.62, numeric 0.62.
+# multi_part 0.62, numeric 0.62. Seventh round: paraphrase 0.43 (6/14: raised 0.14 -> 0.35), multi_part 0.62 (5/8).
 SEEDS_TYPE_FLOORS: list[tuple[str, float]] = [
-    ("paraphrase", 0.14),
+    ("paraphrase", 0.35),
     ("multi_doc", 0.21),
     ("conflict", 0.49),
     ("multi_part", 0.49),
