@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -136,15 +137,57 @@ def chunk_sentences(doc: LoadedDocument, nodes: list[Any]) -> list[ChunkSentence
         text = node_text(node)
         start = int(node.metadata.get("chunk_start", -1))
         index = 0
-        for lo, hi in split_sentences(text):
-            if start >= 0 and doc.non_prose(start + lo, start + hi):
-                continue
-            if not text[lo:hi].strip(" `\n"):
-                continue
-            record = StoredSentence(node.node_id, index, text[lo:hi], embedding=None)  # type: ignore[arg-type]
-            out.append(ChunkSentence(record, lo, hi))
-            index += 1
+        for sentence_lo, sentence_hi in split_sentences(text):
+            for lo, hi in prose_pieces(doc, start, text, sentence_lo, sentence_hi):
+                record = StoredSentence(node.node_id, index, text[lo:hi], embedding=None)  # type: ignore[arg-type]
+                out.append(ChunkSentence(record, lo, hi))
+                index += 1
     return out
+
+
+MIN_PIECE_WORDS = 4  # a cut-off remnant shorter than this ("or:", "instead.") says nothing on its own
+
+
+def prose_pieces(doc: LoadedDocument, start: int, text: str, lo: int, hi: int) -> list[tuple[int, int]]:
+    """The prose of sentence [lo, hi) of a chunk starting at `start` in the document: without the heading
+    or code block it runs into, and cut where a list entry starts or ends.
+
+    The sentence splitter joins a line to the next one when it lacks a full stop and the next starts in
+    lower case (text wrapped in the HTML source), so "NOTES\n\ngit gc tries very hard ..." or an entry
+    "eventName {string}\n\nlistener {Function}" comes out as one; the document's block spans tell them apart.
+    """
+    if start < 0:
+        return [(lo, hi)] if text[lo:hi].strip(" `\n") else []
+    pieces = [(lo, hi)]
+    for a, b in doc.code_spans + doc.heading_spans:
+        a, b = a - start, b - start
+        if a < hi and lo < b:
+            pieces = [part for p_lo, p_hi in pieces for part in ((p_lo, min(p_hi, a)), (max(p_lo, b), p_hi))]
+            pieces = [(p_lo, p_hi) for p_lo, p_hi in pieces if p_lo < p_hi]
+    for a, b in doc.item_spans:
+        for cut in (a - start, b - start):
+            if lo < cut < hi:
+                pieces = [part for p_lo, p_hi in pieces for part in _cut(p_lo, p_hi, cut)]
+    if pieces == [(lo, hi)]:
+        return [trimmed] if (trimmed := _trimmed(text, lo, hi)) else []
+    kept = [trimmed for p_lo, p_hi in pieces if (trimmed := _trimmed(text, p_lo, p_hi))]
+    return [(a, b) for a, b in kept if len(text[a:b].split()) >= MIN_PIECE_WORDS]
+
+
+def _cut(lo: int, hi: int, at: int) -> tuple[tuple[int, int], ...]:
+    return ((lo, at), (at, hi)) if lo < at < hi else ((lo, hi),)
+
+
+def _trimmed(text: str, lo: int, hi: int) -> tuple[int, int] | None:
+    """[lo, hi) without surrounding whitespace and fences; None when no word is left."""
+    if hi <= lo:
+        return None
+    piece = text[lo:hi]
+    inner = piece.strip(" `\n")
+    if not re.search(r"\w", inner):
+        return None
+    first = lo + piece.index(inner)
+    return first, first + len(inner)
 
 
 def sentences_of_texts(texts: list[str]) -> list[str]:
