@@ -100,7 +100,7 @@ PG_THRESHOLDS: list[tuple[str, str, float]] = [
 GIT_THRESHOLDS: list[tuple[str, str, float]] = [
     ("hit_at_1", "min", 0.86),  # target >= 0.90; one question of slack for ties, as on postgresql
     ("mrr", "min", 0.91),  # target >= 0.92
-    ("accuracy", "min", 0.37),  # target >= 0.70 (reader issue)
+    ("accuracy", "min", 0.43),  # target >= 0.70 (reader issue); 0.46 (17/37) in round 7, one question below
     ("abstention_recall", "min", 0.42),  # target >= 0.85
     ("false_abstention", "max", 0.19),  # target <= 0.05
     ("citation_validity", "min", 1.0),  # target 1.0 (met, must hold)
