@@ -9,7 +9,6 @@ within the refresh interval.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import threading
 import time
@@ -21,7 +20,7 @@ import pytest
 
 from rag.settings import Settings, settings_env
 from tests.support.http import ServeProcess
-from tests.support.servers import VENV_BIN
+from tests.support.servers import run_ingest
 
 ARTICLES = {
     "harbour.txt": (
@@ -55,15 +54,7 @@ REFRESH_S = 0.5
 
 
 def _ingest(settings: Settings, corpus: Path, *extra: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CITEBOT_", "OPENAI_", "SLACK_"))}
-    env.update(settings_env(settings))
-    return subprocess.run(
-        [str(VENV_BIN / "citebot"), "ingest", "--quiet", str(corpus), *extra],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_ingest(settings_env(settings), corpus, *extra, timeout=300)
 
 
 class Asker:

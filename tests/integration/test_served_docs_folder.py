@@ -8,7 +8,6 @@ links at the top and the same "last modified <date>" footer, one page gzipped, o
 from __future__ import annotations
 
 import gzip
-import os
 import subprocess
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import httpx
 from rag.settings import Settings, settings_env
 from rag.store import ChromaStore
 from tests.support.http import ServeProcess
-from tests.support.servers import VENV_BIN
+from tests.support.servers import run_ingest
 
 FACTS = {
     "pumps": "The cooling pumps are serviced every ninety days by the plant crew.",
@@ -40,15 +39,7 @@ def _page(topic: str, fact: str, day: int) -> str:
 
 
 def _ingest(settings: Settings, corpus: Path, *extra: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CITEBOT_", "OPENAI_", "SLACK_"))}
-    env.update(settings_env(settings))
-    return subprocess.run(
-        [str(VENV_BIN / "citebot"), "ingest", "--quiet", str(corpus), *extra],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return run_ingest(settings_env(settings), corpus, *extra, timeout=600)
 
 
 def _ask(base_url: str, question: str) -> dict:

@@ -15,6 +15,21 @@ import httpx
 VENV_BIN = Path(sys.executable).parent
 
 
+def run_ingest(
+    settings_env: dict[str, str], corpus: Path, *extra: str, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """`citebot ingest --quiet CORPUS` as a user runs it, with only these settings (none inherited)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CITEBOT_", "OPENAI_", "SLACK_"))}
+    env.update(settings_env)
+    return subprocess.run(
+        [str(VENV_BIN / "citebot"), "ingest", "--quiet", str(corpus), *extra],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def stop_process(proc: subprocess.Popen | None, timeout: float = 20.0) -> None:
     """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
     if proc is None or proc.poll() is not None:
