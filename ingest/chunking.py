@@ -137,8 +137,9 @@ def chunk_sentences(doc: LoadedDocument, nodes: list[Any]) -> list[ChunkSentence
         text = node_text(node)
         start = int(node.metadata.get("chunk_start", -1))
         index = 0
+        blocks = chunk_blocks(doc, start, len(text))
         for sentence_lo, sentence_hi in split_sentences(text):
-            for lo, hi in prose_pieces(doc, start, text, sentence_lo, sentence_hi):
+            for lo, hi in prose_pieces(text, sentence_lo, sentence_hi, blocks):
                 record = StoredSentence(node.node_id, index, text[lo:hi], embedding=None)  # type: ignore[arg-type]
                 out.append(ChunkSentence(record, lo, hi))
                 index += 1
@@ -148,26 +149,43 @@ def chunk_sentences(doc: LoadedDocument, nodes: list[Any]) -> list[ChunkSentence
 MIN_PIECE_WORDS = 4  # a cut-off remnant shorter than this ("or:", "instead.") says nothing on its own
 
 
-def prose_pieces(doc: LoadedDocument, start: int, text: str, lo: int, hi: int) -> list[tuple[int, int]]:
-    """The prose of sentence [lo, hi) of a chunk starting at `start` in the document: without the heading
-    or code block it runs into, and cut where a list entry starts or ends.
+@dataclass
+class ChunkBlocks:
+    """Where a chunk's headings and code blocks stand and where its list entries start or end, in the
+    chunk's own offsets: looked up once per chunk, not once per sentence."""
+
+    blocked: list[tuple[int, int]]
+    cuts: list[int]
+
+
+def chunk_blocks(doc: LoadedDocument, start: int, length: int) -> ChunkBlocks | None:
+    """The block spans of the chunk at [start, start + length) of the document (None: position unknown)."""
+    if start < 0:
+        return None
+    end = start + length
+    blocked = [(a - start, b - start) for a, b in doc.code_spans + doc.heading_spans if a < end and start < b]
+    cuts = sorted({at - start for a, b in doc.item_spans for at in (a, b) if start < at < end})
+    return ChunkBlocks(blocked, cuts)
+
+
+def prose_pieces(text: str, lo: int, hi: int, blocks: ChunkBlocks | None) -> list[tuple[int, int]]:
+    """The prose of sentence [lo, hi) of a chunk's text: without the heading or code block it runs into,
+    and cut where a list entry starts or ends.
 
     The sentence splitter joins a line to the next one when it lacks a full stop and the next starts in
     lower case (text wrapped in the HTML source), so "NOTES\n\ngit gc tries very hard ..." or an entry
     "eventName {string}\n\nlistener {Function}" comes out as one; the document's block spans tell them apart.
     """
-    if start < 0:
+    if blocks is None:
         return [(lo, hi)] if text[lo:hi].strip(" `\n") else []
     pieces = [(lo, hi)]
-    for a, b in doc.code_spans + doc.heading_spans:
-        a, b = a - start, b - start
+    for a, b in blocks.blocked:
         if a < hi and lo < b:
             pieces = [part for p_lo, p_hi in pieces for part in ((p_lo, min(p_hi, a)), (max(p_lo, b), p_hi))]
             pieces = [(p_lo, p_hi) for p_lo, p_hi in pieces if p_lo < p_hi]
-    for a, b in doc.item_spans:
-        for cut in (a - start, b - start):
-            if lo < cut < hi:
-                pieces = [part for p_lo, p_hi in pieces for part in _cut(p_lo, p_hi, cut)]
+    for cut in blocks.cuts:
+        if lo < cut < hi:
+            pieces = [part for p_lo, p_hi in pieces for part in _cut(p_lo, p_hi, cut)]
     if pieces == [(lo, hi)]:
         return [trimmed] if (trimmed := _trimmed(text, lo, hi)) else []
     kept = [trimmed for p_lo, p_hi in pieces if (trimmed := _trimmed(text, p_lo, p_hi))]

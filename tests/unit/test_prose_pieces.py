@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.chunking import prose_pieces
+from ingest.chunking import chunk_blocks, prose_pieces
 from ingest.loaders import load_bytes
 from rag.text import split_sentences
 
 
 def _sentences(markdown: str) -> list[str]:
     doc = load_bytes(markdown.encode(), Path("/d/page.md"), Path("/d"))
-    return [doc.text[a:b] for lo, hi in split_sentences(doc.text) for a, b in prose_pieces(doc, 0, doc.text, lo, hi)]
+    blocks = chunk_blocks(doc, 0, len(doc.text))
+    return [doc.text[a:b] for lo, hi in split_sentences(doc.text) for a, b in prose_pieces(doc.text, lo, hi, blocks)]
 
 
 def test_the_first_sentence_under_a_heading_is_kept_without_the_heading() -> None:
