@@ -17,6 +17,9 @@ from rag.spans import DIGITS, NUMBER_WORDS, YEAR, specific_value
 from rag.text import content_terms, content_terms_aligned, words
 
 VALUE_DISAGREE_RATIO = 0.8  # another article's different count or date is shown down to this share
+# labels of values, not names: "one year" and "three years" are two durations, never two spellings
+VALUE_LABELS = frozenset({"CODE", "CARDINAL", "QUANTITY", "MONEY", "PERCENT", "ORDINAL", "DATE", "TIME"})
+SAME_WORD_PREFIX = 4  # "Baloch" / "Balochistan": a word this long that starts the other is the same name
 
 
 @dataclass
@@ -40,8 +43,14 @@ class Candidate:
 
     @property
     def name(self) -> str | None:
-        """The value when it is a name: two commands that share a word are two things, not two spellings."""
-        return self.value if self.spans and self.spans[0].label != "CODE" else None
+        """The value when it is a name: two commands that share a word are two things, not two spellings,
+        and two counts or dates are two values."""
+        return self.value if self.spans and self.spans[0].label not in VALUE_LABELS else None
+
+    @property
+    def kind(self) -> str | None:
+        """The entity label of its value ("MONEY", "GPE"), None when it offers none."""
+        return self.spans[0].label if self.spans else None
 
 
 def short_answer(chosen: list[Candidate], query: Query, disagree: bool) -> str | None:
@@ -66,9 +75,29 @@ def name_variants(a: str | None, b: str | None) -> bool:
     """Two names of one thing worded differently: "Shanghai Cooperation Council" / "... Organisation"."""
     if not (a and b):
         return False
-    ta, tb = set(content_terms(a)), set(content_terms(b))
+    ta, tb = _name_words(a), _name_words(b)
     shared = ta & tb
-    return bool(shared) and ta != tb and len(shared) * 2 >= min(len(ta), len(tb)) and not (ta <= tb or tb <= ta)
+    if not shared or ta <= tb or tb <= ta or same_name(a, b):
+        return False  # one name inside the other ("the Corridor" in "the Group ... of the Corridor") is no variant
+    return len(shared) * 2 >= min(len(ta), len(tb))
+
+
+def _name_words(name: str) -> set[str]:
+    """A name's content words, its hyphenated words split: "China-Pakistan" holds "china" and "pakistan"."""
+    return {piece for term in content_terms(name) for piece in term.split("-") if piece}
+
+
+def same_name(a: str, b: str) -> bool:
+    """Two spellings of one name: word by word, each word of the shorter equals or starts (from
+    SAME_WORD_PREFIX letters) a word of the other ("Baloch Liberation Army" / "Balochistan Liberation Army")."""
+    wa, wb = words(a.lower()), words(b.lower())
+    wa, wb = [w for w in wa if content_terms(w)], [w for w in wb if content_terms(w)]
+    if not wa or not wb or len(wa) != len(wb):
+        return False
+    return all(
+        x == y or (min(len(x), len(y)) >= SAME_WORD_PREFIX and (x.startswith(y) or y.startswith(x)))
+        for x, y in zip(wa, wb)
+    )
 
 
 def same_value(a: Candidate, b: Candidate) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rag.answer_values import Candidate, amounts, disagrees, name_variants, norm, same_text
+from rag.answer_values import VALUE_LABELS, Candidate, amounts, disagrees, name_variants, norm, same_text
 from rag.question import Query, Wants
 from rag.spans import specific_value
 from rag.text import content_terms
@@ -17,6 +17,8 @@ DISAGREE_RATIO = 0.5  # another article's different amount is shown down to this
 MAX_SENTENCES = 3
 COMPARE_RATIO = 0.6  # "numbers seem to differ": another article's best sentence is shown down to this share
 TIE_RATIO = 0.9  # a runner-up this close to the best cannot be told apart from it by the score: both are quoted
+MAX_SOURCES = 5  # "what did each say": at most this many documents' best sentences, one each
+SOURCE_RATIO = 0.9  # another document's best sentence holding the asked-for kind joins down to this share
 
 
 def combine(query: Query, candidates: list[Candidate], idf: Callable[[str], float]) -> list[Candidate]:
@@ -40,6 +42,10 @@ def combine(query: Query, candidates: list[Candidate], idf: Callable[[str], floa
         covered |= set(content_terms(runner_up.text))
     if query.compare:
         for other in _other_documents(candidates, chosen):
+            chosen.append(other)
+            covered |= set(content_terms(other.text))
+    elif query.types and best.holds_wanted:
+        for other in _other_sources(candidates, chosen):
             chosen.append(other)
             covered |= set(content_terms(other.text))
     for other in candidates[1:]:
@@ -94,14 +100,43 @@ def _other_documents(candidates: list[Candidate], chosen: list[Candidate]) -> li
     seen = {c.passage.doc_id for c in chosen}
     out: list[Candidate] = []
     for other in candidates[1:]:
-        if len(chosen) + len(out) >= MAX_SENTENCES or other.score < best.score * COMPARE_RATIO:
+        if len(chosen) + len(out) >= MAX_SOURCES or other.score < best.score * COMPARE_RATIO:
             break
-        if other.passage.doc_id in seen or other.holds_wanted < best.holds_wanted:
+        if other.passage.doc_id in seen or other.holds_wanted < best.holds_wanted or not _same_kind(other, best):
             continue
         seen.add(other.passage.doc_id)
         if not any(same_text(other.text, c.text) for c in chosen + out):
             out.append(other)
     return out
+
+
+def _other_sources(candidates: list[Candidate], chosen: list[Candidate]) -> list[Candidate]:
+    """For a typed question ("where did it happen", "how many ..."): the best sentence of each further
+    document that also holds the asked-for kind and scores nearly as well as the best one. Two articles
+    placing or counting the same thing are both shown, each with its source, whether or not they agree."""
+    best = candidates[0]
+    seen = {c.passage.doc_id for c in chosen}
+    out: list[Candidate] = []
+    for other in candidates[1:]:
+        if len(chosen) + len(out) >= MAX_SENTENCES or other.score < best.score * SOURCE_RATIO:
+            break
+        if other.passage.doc_id in seen:
+            continue
+        seen.add(other.passage.doc_id)  # only a document's best sentence speaks for it
+        if (
+            other.holds_wanted
+            and _same_kind(other, best)
+            and not any(same_text(other.text, c.text) for c in chosen + out)
+        ):
+            out.append(other)
+    return out
+
+
+def _same_kind(other: Candidate, best: Candidate) -> bool:
+    """Whether two sentences' values answer alike: a count is not shown beside a sum of money."""
+    if not (other.kind and best.kind) or other.kind == best.kind:
+        return True
+    return not ({other.kind, best.kind} & VALUE_LABELS)
 
 
 def _near_tie(candidates: list[Candidate], chosen: list[Candidate]) -> Candidate | None:
@@ -115,6 +150,10 @@ def _near_tie(candidates: list[Candidate], chosen: list[Candidate]) -> Candidate
     for other in candidates[1:]:
         if other.score < best.score * TIE_RATIO:
             return None
-        if other.holds_wanted >= best.holds_wanted and not any(same_text(other.text, c.text) for c in chosen):
+        if (
+            other.holds_wanted >= best.holds_wanted
+            and _same_kind(other, best)
+            and not any(same_text(other.text, c.text) for c in chosen)
+        ):
             return other
     return None

@@ -138,6 +138,7 @@ class ExtractiveGenerator:
     def _multi_part(self, query: Query, passages: list[Passage]) -> Draft:
         """Each part answered on its own; a part with no answer is said to be missing."""
         texts, quotes, shorts, answered = [], {}, [], 0
+        quoted: set[str] = set()
         for part in query.parts:
             chosen = self._select(part, self.embedder.embed_query(part.text), passages)
             if not chosen:
@@ -145,8 +146,11 @@ class ExtractiveGenerator:
                 shorts.append("not found")
                 continue
             answered += 1
+            fresh = [c for c in chosen if c.text not in quoted]  # a sentence an earlier part quoted is not repeated
             draft = self._draft(chosen, part)
-            texts.append(draft.text)
+            quoted |= {q for qs in draft.quotes.values() for q in qs}
+            if fresh:
+                texts.append(self._draft(fresh, part).text if len(fresh) < len(chosen) else draft.text)
             for n, qs in draft.quotes.items():
                 quotes.setdefault(n, []).extend(q for q in qs if q not in quotes.get(n, []))
             shorts.append(draft.short_answer or "see the quote")
@@ -362,7 +366,9 @@ class ExtractiveGenerator:
         parts: list[tuple[str, list[int]]] = []  # (sentence, passage numbers citing it)
         valued = query.wants in (Wants.number, Wants.date)
         disagree = valued and any(disagrees(c, chosen[:i], query) for i, c in enumerate(chosen) if i)
-        disagree = disagree or any(name_variants(c.name, chosen[0].name) for c in chosen[1:])
+        disagree = disagree or any(
+            c.passage.doc_id != chosen[0].passage.doc_id and name_variants(c.name, chosen[0].name) for c in chosen[1:]
+        )
         for i, cand in enumerate(chosen):
             quotes.setdefault(cand.passage.n, []).append(cand.text)
             if i and valued and not disagree and same_value(cand, chosen[0]):

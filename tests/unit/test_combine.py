@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from rag.answer_values import Candidate
-from rag.combine import TIE_RATIO, combine
+from rag.combine import MAX_SOURCES, SOURCE_RATIO, TIE_RATIO, combine
+from rag.nlp import Span
 from rag.passages import Passage
 from rag.question import analyse
 
@@ -66,3 +67,48 @@ def test_a_plain_question_does_not_pull_in_every_document() -> None:
     assert not query.compare
     other = _cand("Reviewers found the tool slow on open files.", 0.7, doc="b")
     assert other not in combine(query, [BEST, other], idf=lambda t: 1.0)
+
+
+def _valued(text: str, score: float, doc: str, value: str, label: str, index: int = 0) -> Candidate:
+    cand = _cand(text, score, doc=doc, index=index)
+    start = text.index(value)
+    cand.holds_wanted, cand.spans = True, [Span(start, start + len(value), label, value)]
+    return cand
+
+
+def test_another_document_placing_the_same_event_elsewhere_is_shown_beside_it() -> None:
+    query = analyse("where did the flood hit the railway")
+    lead = _valued("The flood cut the railway near Tarvo on Sunday.", 1.0, "a", "Tarvo", "GPE")
+    same_doc = _valued("The railway runs from Tarvo to Senn.", 0.97, "a", "Senn", "GPE", index=2)
+    other = _valued(
+        "The railway was washed away outside Miran, officials said.", SOURCE_RATIO + 0.02, "b", "Miran", "GPE"
+    )
+    chosen = combine(query, [lead, same_doc, other], idf=lambda t: 1.0)
+    assert other in chosen
+
+
+def test_another_document_well_below_the_best_does_not_join_a_typed_answer() -> None:
+    query = analyse("where did the flood hit the railway")
+    lead = _valued("The flood cut the railway near Tarvo on Sunday.", 1.0, "a", "Tarvo", "GPE")
+    other = _valued("Rail travel in Miran is popular.", SOURCE_RATIO - 0.15, "b", "Miran", "GPE")
+    assert other not in combine(query, [lead, other], idf=lambda t: 1.0)
+
+
+def test_a_count_is_not_shown_beside_a_sum_of_money() -> None:
+    query = analyse("how much did the port cost, the figures differ")
+    assert query.compare
+    lead = _valued("The port cost $60bn to build.", 1.0, "a", "$60bn", "MONEY")
+    count = _valued("More than 1,500 workers built the port.", 0.95, "a", "More than 1,500", "CARDINAL", index=2)
+    elsewhere = _valued("The port was a $65bn project.", 0.9, "b", "$65bn", "MONEY")
+    people = _valued("About 300 people live by the port.", 0.85, "c", "About 300", "CARDINAL")
+    chosen = combine(query, [lead, count, elsewhere, people], idf=lambda t: 1.0)
+    assert elsewhere in chosen
+    assert count not in chosen and people not in chosen
+
+
+def test_every_side_may_quote_more_documents_than_a_plain_answer() -> None:
+    query = analyse("what did the unions and the ministries each ask for")
+    asks = ["a pay rise", "shorter shifts", "safer ladders", "paid leave", "a pension fund", "free lunches"]
+    cands = [_cand(f"They asked for {ask}.", 1.0 - i * 0.05, doc="abcdef"[i]) for i, ask in enumerate(asks)]
+    chosen = combine(query, cands, idf=lambda t: 1.0)
+    assert len({c.passage.doc_id for c in chosen}) == MAX_SOURCES

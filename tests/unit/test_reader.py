@@ -232,6 +232,40 @@ def test_name_variants_share_words_but_differ() -> None:
     assert name_variants("the Northern Trade Organisation", "Northern Trade Council summit")
     assert not name_variants("Northern Trade Council", "the Northern Trade Council")  # the same name
     assert not name_variants("Acme Corporation", "Northwind Builders")  # two different things
+    assert not name_variants("Tarvo Liberation Front", "Tarvoland Liberation Front")  # one name, two spellings
+    # the corridor named inside the group's name is not another name for the group
+    assert not name_variants("the Joint Group on Safety of the Tarvo-Senn Corridor", "the Tarvo-Senn Corridor")
+
+
+def test_two_values_are_never_name_variants_and_the_label_needs_two_documents(embedder) -> None:
+    from rag.answer_values import same_name
+
+    assert same_name("Tarvo Liberation Front", "the Tarvoland Liberation Front")
+    assert not same_name("Tarvo Liberation Front", "Tarvo Workers Front")
+    docs = {
+        "guide": [
+            "Security support lasts one year after the next release comes out.",
+            "This amounts roughly to three years of security support for each release.",
+        ]
+    }
+    reader, passages = _reader(embedder, docs)
+    draft = reader.generate("how long is a release given security support", passages, [])
+    assert not draft.abstained
+    assert "One article says" not in draft.text and "differ" not in draft.text
+
+
+def test_a_multi_part_answer_never_quotes_one_sentence_twice(embedder) -> None:
+    docs = {
+        "cron": [
+            "System-wide jobs go in /etc/crontab or in a file under /etc/cron.d, and the anacron program reads "
+            "its own jobs from /etc/anacrontab.",
+            "Each user also has a personal crontab.",
+        ]
+    }
+    reader, passages = _reader(embedder, docs)
+    draft = reader.generate("where do system cron jobs go, and where does anacron read its jobs from", passages, [])
+    assert not draft.abstained
+    assert draft.text.count("/etc/anacrontab") == 1
 
 
 def test_a_name_after_noun_of_names_the_noun() -> None:
