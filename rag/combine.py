@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rag.answer_values import VALUE_LABELS, Candidate, amounts, disagrees, name_variants, norm, same_text
-from rag.question import Query, Wants
+from rag.answer_values import Candidate, amounts, disagrees, name_variants, norm, same_text
+from rag.question import NUMERIC, TEMPORAL, Query, Wants
 from rag.spans import specific_value
 from rag.text import content_terms
 
@@ -17,6 +17,7 @@ DISAGREE_RATIO = 0.5  # another article's different amount is shown down to this
 MAX_SENTENCES = 3
 COMPARE_RATIO = 0.6  # "numbers seem to differ": another article's best sentence is shown down to this share
 TIE_RATIO = 0.9  # a runner-up this close to the best cannot be told apart from it by the score: both are quoted
+MEASURES = NUMERIC | TEMPORAL  # labels of values: two values of different labels measure different things
 MAX_SOURCES = 5  # "what did each say": at most this many documents' best sentences, one each
 SOURCE_RATIO = 0.9  # another document's best sentence holding the asked-for kind joins down to this share
 
@@ -136,7 +137,7 @@ def _same_kind(other: Candidate, best: Candidate) -> bool:
     """Whether two sentences' values answer alike: a count is not shown beside a sum of money."""
     if not (other.kind and best.kind) or other.kind == best.kind:
         return True
-    return not ({other.kind, best.kind} & VALUE_LABELS)
+    return not ({other.kind, best.kind} & MEASURES)
 
 
 def _near_tie(candidates: list[Candidate], chosen: list[Candidate]) -> Candidate | None:
