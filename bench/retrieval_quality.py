@@ -237,6 +237,9 @@ class CorpusRun:
             kept = set(leading(base, FusionMethod.minmax, pool))
             name = "typed" if pool == TYPED_POOL else f"typed@{pool}"
             scored[name] = {c: s for c, s in scored["typed_all"].items() if c in kept}
+        if "section_body" in case.dense and "bm25f" in case.keyword:  # the pool of section-prepended vectors
+            kept = set(leading([case.dense["section_body"], case.keyword["bm25f"]], FusionMethod.minmax, TYPED_POOL))
+            scored["typed_section_body"] = {c: s for c, s in scored["typed_all"].items() if c in kept}
         for name, scores in scored.items():
             case.evidence[name] = Ranking.of(sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])))
 

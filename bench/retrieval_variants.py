@@ -70,6 +70,10 @@ def evidence_variants() -> list[Variant]:
         for t in (0.25, 0.5, 0.75)
     ]
     grids += [(f"+sentence {s:g} +typed 0.5", {"evidence": (("sentence", s), ("typed", 0.5))}) for s in (0.25, 0.5)]
+    grids.append(("section_body vectors", {"dense": "section_body"}))
+    grids.append(
+        ("section_body vectors +typed 0.5", {"dense": "section_body", "evidence": (("typed_section_body", 0.5),)})
+    )
     return [Variant(f"ev {name}", **{**base, **extra}) for name, extra in grids]
 
 
