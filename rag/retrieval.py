@@ -47,9 +47,9 @@ KEYWORD_SCHEME = "bm25f-head3-1"
 # minmax d1 max, k=8): title+body -> bm25f: seeds 0.832 = 0.832, git 0.889 = 0.889, handbook 0.852 -> 0.889,
 # postgresql 0.789 -> 0.842.
 HEAD_REPEAT = 3
-# Answer-aware evidence (rag.evidence.typed_sentence): a third list, over both lists' candidates, of the
-# chunks with a sentence holding an entity of an asked-for type (of any part of the question), by that
-# sentence's cosine; only for typed questions. Dev hit@1 over seeds/git/handbook/pg of 168
+# Answer-aware evidence (rag.evidence.typed_sentence): a third list, over the TYPED_POOL leading fused
+# chunks, of those with a sentence holding an entity of an asked-for type (of any part of the question),
+# by that sentence's cosine; only for typed questions. Dev hit@1 over seeds/git/handbook/pg of 168
 # (bench.retrieval_variants --evidence, "typed" = main question's types only): off 143; typed 0.25 145,
 # 0.35 / 0.5 146, 0.75 143, 1.0 143; every part's types at 0.5: 147 (81/24/25/17).
 TYPED_WEIGHT = 0.5
