@@ -69,6 +69,8 @@ class Variant:
     keyword_weight: float = 1.0
     method: FusionMethod = FusionMethod.rrf
     aggregation: DocAggregation = DocAggregation.max
+    # sentence evidence fused as more lists (rag.evidence): ("sentence" | "typed", weight)
+    evidence: tuple[tuple[str, float], ...] = ()
 
     def config(self, seats: int) -> FusionConfig:
         return FusionConfig(method=self.method, aggregation=self.aggregation, seats=seats)
@@ -78,8 +80,23 @@ BASELINES = (
     Variant("bm25-only", dense=None),
     Variant("vector-only", keyword=None),
 )
-# What rag.retrieval does by default (FusionConfig() and its weights), and what it did before issue 12.
-DEFAULT = Variant("citebot default: minmax d1 title_body/stored max", method=FusionMethod.minmax)
+
+
+# What rag.retrieval does by default (FusionConfig(), its weights, BM25F, typed sentence evidence), what it
+# did before the typed evidence (round 8), and before issue 12.
+def _default() -> Variant:
+    from rag.retrieval import TYPED_WEIGHT
+
+    return Variant(
+        f"citebot default: minmax d1 bm25f/stored max +typed {TYPED_WEIGHT:g}",
+        keyword="bm25f",
+        method=FusionMethod.minmax,
+        evidence=(("typed", TYPED_WEIGHT),),
+    )
+
+
+DEFAULT = _default()
+BEFORE_TYPED = Variant("before round 8: minmax d1 bm25f/stored max", keyword="bm25f", method=FusionMethod.minmax)
 PREVIOUS = Variant(
     "before round 3: zscore d1 title_body/title_body max", dense="title_body", method=FusionMethod.zscore
 )
@@ -88,6 +105,7 @@ PREVIOUS = Variant(
 # ------------------------------------------------------------------------------------------------
 # Field texts
 # ------------------------------------------------------------------------------------------------
+EVIDENCE_POOLS = (8, 12, 20)  # typed evidence over only this many leading fused chunks (its cost)
 TITLE_REPEAT = 3  # BM25F-like: title and section tokens count this many times (repetition = field weight)
 
 
@@ -126,6 +144,7 @@ class Case:
     key_facts: list[list[str]]
     dense: dict[str, Ranking] = field(default_factory=dict)
     keyword: dict[str, Ranking] = field(default_factory=dict)
+    evidence: dict[str, Ranking] = field(default_factory=dict)  # "sentence", "typed": over the candidates
 
 
 class CorpusRun:
@@ -160,6 +179,7 @@ class CorpusRun:
         self.has_sections = any(section for _, section, _ in self.fields)
         self._bm25: dict[str, bm25s.BM25] = {}
         self._vectors: dict[str, np.ndarray] = {}
+        self._sentences: dict[str, list] = {}
         self.log(f"{spec.name}: {len(self.chunks)} chunks, sections {'yes' if self.has_sections else 'no'}")
 
     def doc_of(self, chunk_id: str) -> str:
@@ -182,8 +202,53 @@ class CorpusRun:
             )
         return self._vectors[scheme]
 
+    def sentences_of(self, chunk_ids: Iterable[str]) -> list:
+        """The stored sentences of these chunks (all read from the store once, then kept)."""
+        if not self._sentences and self.ids:
+            for lo in range(0, len(self.ids), 200):
+                for sentence in self.store.sentences_for(self.ids[lo : lo + 200]):
+                    self._sentences.setdefault(sentence.chunk_id, []).append(sentence)
+        return [s for c in chunk_ids for s in sorted(self._sentences.get(c, []), key=lambda s: s.index)]
+
+    def evidence(self, case: Case, query, vector: np.ndarray) -> None:
+        """Sentence evidence (rag.evidence) over every candidate, and typed evidence over leading pools.
+
+        "typed" is what rag.retrieval adds: every part's answer types, over the TYPED_POOL leading chunks of
+        the stored-vector + BM25F fusion; "typed@N" other pools; "typed_all" / "typed_main" every candidate
+        with every part's / the main question's types; "typed_bin" a flat bonus; "sentence" the best
+        sentence's cosine (max-sim).
+        """
+        from rag import evidence
+        from rag.fusion import leading
+        from rag.retrieval import TYPED_POOL
+
+        candidates = list(dict.fromkeys(i for r in (*case.dense.values(), *case.keyword.values()) for i in r.ids))
+        sentences = self.sentences_of(candidates)
+        cosines = evidence.sentence_cosines(sentences, vector)
+        asked = evidence.Asked.of(query)
+        scored = {
+            "sentence": evidence.best_sentence(sentences, cosines),
+            "typed_main": evidence.typed_sentence(sentences, cosines, query.types, asked.terms),
+            "typed_all": evidence.typed_sentence(sentences, cosines, asked.types, asked.terms),
+        }
+        scored["typed_bin"] = dict.fromkeys(scored["typed_main"], 1.0)
+        base = [r for r in (case.dense.get("stored"), case.keyword.get("bm25f")) if r is not None]
+        for pool in sorted({TYPED_POOL, *EVIDENCE_POOLS}):
+            kept = set(leading(base, FusionMethod.minmax, pool))
+            name = "typed" if pool == TYPED_POOL else f"typed@{pool}"
+            scored[name] = {c: s for c, s in scored["typed_all"].items() if c in kept}
+        if "section_body" in case.dense and "bm25f" in case.keyword:  # the pool of section-prepended vectors
+            kept = set(leading([case.dense["section_body"], case.keyword["bm25f"]], FusionMethod.minmax, TYPED_POOL))
+            scored["typed_section_body"] = {c: s for c, s in scored["typed_all"].items() if c in kept}
+        for name, scores in scored.items():
+            case.evidence[name] = Ranking.of(sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])))
+
     def cases(
-        self, dense_schemes: Iterable[str], keyword_schemes: Iterable[str], questions: Path | None = None
+        self,
+        dense_schemes: Iterable[str],
+        keyword_schemes: Iterable[str],
+        questions: Path | None = None,
+        with_evidence: bool = False,
     ) -> list[Case]:
         """Candidate lists of every retrieval question (of the corpus's file, or `questions`)."""
         from rag.question import analyse
@@ -193,7 +258,8 @@ class CorpusRun:
         k = min(self.candidates, len(self.chunks))
         dense_schemes, keyword_schemes = list(dense_schemes), list(keyword_schemes)
         for question in retrieval_questions(questions or self.spec.questions):
-            query = analyse(question["question"]).text
+            analysed = analyse(question["question"])
+            query = analysed.text
             vector = self.embedder.embed_query(query)
             case = Case(question["id"], question["sources"], question["key_facts"])
             for scheme in dense_schemes:
@@ -213,6 +279,8 @@ class CorpusRun:
                 case.keyword[scheme] = Ranking.of(
                     (self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0
                 )
+            if with_evidence:
+                self.evidence(case, analysed, vector)
             out.append(case)
         return out
 
@@ -265,6 +333,9 @@ def score_variant(run: CorpusRun, cases: Sequence[Case], variant: Variant, k: in
         if variant.keyword is not None:
             base = case.keyword[variant.keyword]
             rankings.append(Ranking(base.ids, base.scores, variant.keyword_weight))
+        for name, weight in variant.evidence:
+            base = case.evidence[name]
+            rankings.append(Ranking(base.ids, base.scores, weight))
         passages = [c for c, _ in rank_passages(rankings, run.doc_of, k, variant.config(seats))]
         rank = next(
             (i for i, c in enumerate(passages, 1) if any(same_document(run.doc_of(c), g) for g in case.gold)), None
@@ -279,12 +350,14 @@ def score_variant(run: CorpusRun, cases: Sequence[Case], variant: Variant, k: in
 def score_retriever(run: CorpusRun, k: int) -> Score:
     """The real HybridRetriever.retrieve over the same questions (checks the DEFAULT variant is what runs)."""
     from rag.evaluation import missing_facts, same_document
+    from rag.evidence import Asked
     from rag.question import analyse
 
     questions = retrieval_questions(run.spec.questions)
     hits, reciprocal, facts = 0.0, 0.0, 0.0
     for question in questions:
-        passages = run.retriever.retrieve(analyse(question["question"]).text, k)
+        query = analyse(question["question"])
+        passages = run.retriever.retrieve(query.text, k, asked=Asked.of(query))
         rank = next(
             (i for i, p in enumerate(passages, 1) if any(same_document(p.source, g) for g in question["sources"])),
             None,
@@ -307,8 +380,8 @@ def bench_quality(split: str, work_dir: Path, embedder, k: int = 8, log=None) ->
         out["seeds"] = {"skipped": f"no seeds question file for the {split} split in this checkout"}
     for spec in specs:
         run = CorpusRun(spec, work_dir, embedder, log=log)
-        variants = [DEFAULT, PREVIOUS, *BASELINES]
-        cases = run.cases({"stored", "title_body"}, {"title_body"})
+        variants = [DEFAULT, BEFORE_TYPED, PREVIOUS, *BASELINES]
+        cases = run.cases({"stored", "title_body"}, {"title_body", "bm25f"}, with_evidence=True)
         row = {v.name: score_variant(run, cases, v, k, seats_for(k)).as_dict() for v in variants}
         row["HybridRetriever.retrieve"] = score_retriever(run, k).as_dict()
         out[spec.name] = row

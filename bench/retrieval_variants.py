@@ -25,6 +25,7 @@ from pathlib import Path
 
 from bench.retrieval_quality import (
     BASELINES,
+    EVIDENCE_POOLS,
     CorpusRun,
     CorpusSpec,
     Variant,
@@ -51,13 +52,39 @@ def all_variants() -> list[Variant]:
     return out
 
 
+def evidence_variants() -> list[Variant]:
+    """Sentence evidence (rag.evidence) on top of the fusion before round 8 (minmax, equal weights, BM25F)."""
+    base = dict(dense="stored", keyword="bm25f", method=FusionMethod.minmax)
+    grids: list[tuple[str, dict]] = [("before round 8", {})]
+    grids += [(f"+sentence {w:g}", {"evidence": (("sentence", w),)}) for w in (0.5, 1.0, 2.0)]
+    grids.append(("sentence instead of chunk vector", {"dense": None, "evidence": (("sentence", 1.0),)}))
+    grids += [(f"+typed_main {w:g}", {"evidence": (("typed_main", w),)}) for w in (0.25, 0.35, 0.5, 0.75, 1.0)]
+    grids += [(f"+typed_all {w:g}", {"evidence": (("typed_all", w),)}) for w in (0.35, 0.5, 0.75)]
+    grids += [(f"+typed_bin {w:g}", {"evidence": (("typed_bin", w),)}) for w in (0.1, 0.25, 0.5)]
+    grids += [
+        (f"+{name} 0.5", {"evidence": ((name, 0.5),)}) for name in ["typed", *(f"typed@{n}" for n in EVIDENCE_POOLS)]
+    ]
+    grids += [
+        (f"+sentence {s:g} +typed_main {t:g}", {"evidence": (("sentence", s), ("typed_main", t))})
+        for s in (0.25, 0.5, 1.0)
+        for t in (0.25, 0.5, 0.75)
+    ]
+    grids += [(f"+sentence {s:g} +typed 0.5", {"evidence": (("sentence", s), ("typed", 0.5))}) for s in (0.25, 0.5)]
+    grids.append(("section_body vectors", {"dense": "section_body"}))
+    grids.append(
+        ("section_body vectors +typed 0.5", {"dense": "section_body", "evidence": (("typed_section_body", 0.5),)})
+    )
+    return [Variant(f"ev {name}", **{**base, **extra}) for name, extra in grids]
+
+
 def evaluate(
     runs: Sequence[CorpusRun], variants: Sequence[Variant], ks: Sequence[int], seats: Sequence[int]
 ) -> list[dict]:
     """One row per (variant, k, seats): each corpus's Score, and the worst corpus's hit@1 and MRR."""
     dense = sorted({v.dense for v in variants if v.dense})
     keyword = sorted({v.keyword for v in variants if v.keyword})
-    cases = {run.spec.name: run.cases(dense, keyword) for run in runs}
+    with_evidence = any(v.evidence for v in variants)
+    cases = {run.spec.name: run.cases(dense, keyword, with_evidence=with_evidence) for run in runs}
     rows = []
     for variant in variants:
         for k in ks:
@@ -105,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/citebot-retrieval-quality"))
     parser.add_argument("--sort", action="store_true", help="best worst-corpus hit@1, then MRR, first")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument("--evidence", action="store_true", help="the sentence-evidence grid (rag.evidence) instead")
     parser.add_argument("--variants", nargs="*", help="only variants whose name contains one of these")
     parser.add_argument(
         "--extra", nargs=3, action="append", default=[], metavar=("NAME", "DOCS", "QUESTIONS"), help="one more corpus"
@@ -119,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     embedder = MiniLMEmbedder()
     runs = [CorpusRun(spec, args.work_dir, embedder, candidates=args.candidates, log=_log) for spec in specs]
-    variants = all_variants()
+    variants = evidence_variants() if args.evidence else all_variants()
     if not any(run.has_sections for run in runs):
         variants = [v for v in variants if v.dense not in SECTION_SCHEMES]  # same text as "stored" then
     if args.variants:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from rag import nlp
 from rag.errors import IndexMissingError, QuestionError
+from rag.evidence import Asked
 from rag.generation import GenerationRun, Outcome, timed
 from rag.passages import Generator, Passage
 from rag.question import Query, analyse
@@ -182,7 +183,8 @@ class Engine:
         with timed(timings, "embed_ms"):
             vector = self.embedder.embed_query(search_text) if search_text else None
         with timed(timings, "retrieve_ms"):
-            passages = self.retriever.retrieve(search_text, k, query_vector=vector) if search_text else []
+            asked = Asked.of(query)
+            passages = self.retriever.retrieve(search_text, k, query_vector=vector, asked=asked) if search_text else []
         # a follow-up's own words pick its answer sentence; the conversation's topic only picked the passages
         own_vector = self.embedder.embed_query(query.text) if query.context and query.text else vector
         return GenerationRun(

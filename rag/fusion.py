@@ -73,6 +73,12 @@ def fuse(rankings: Sequence[Ranking], method: FusionMethod) -> dict[str, float]:
     return convex(rankings, method)
 
 
+def leading(rankings: Sequence[Ranking], method: FusionMethod, n: int) -> list[str]:
+    """The n chunk ids with the best fused score (ties by id): the pool a costlier signal looks at."""
+    fused = fuse(rankings, method)
+    return sorted(fused, key=lambda c: (-fused[c], c))[:n]
+
+
 def reciprocal_rank(rankings: Sequence[Ranking], k: int = RRF_K) -> dict[str, float]:
     """Weighted RRF, rescaled so a chunk ranked first everywhere scores 1.0."""
     total = sum(r.weight for r in rankings) or 1.0

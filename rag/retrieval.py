@@ -5,7 +5,10 @@ answering file first more often, on manual pages MiniLM does), so the default fu
 weight tuned to one corpus: each list's scores are min-max normalised and averaged with equal
 weights (chosen on the dev splits of three corpora, README "Retrieval"). Dense vectors are of the
 chunk's own words (rag.store_format.chunk_embedding_text); BM25 reads the chunk with its title and section weighted (BM25F-like). The BM25 index is cached on disk
-under the data dir, keyed by the index fingerprint, and rebuilt when the chunks change.
+under the data dir, keyed by the index fingerprint, and rebuilt when the chunks change. For a question
+that asks for a kind of answer (a person, a date, a count), a third list ranks the candidates holding a
+sentence that names such an entity next to the question's words (rag.evidence): on news articles the
+document repeating the question's words is often not the one that answers.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ import bm25s
 import numpy as np
 
 from rag.embedding import Embedder
-from rag.fusion import FusionConfig, Ranking, rank_passages
+from rag.evidence import Asked, sentence_cosines, typed_sentence
+from rag.fusion import FusionConfig, Ranking, leading, rank_passages
 from rag.passages import Passage
 from rag.rerank import Reranker
 from rag.store import ChromaStore, StoredChunk
@@ -43,6 +47,15 @@ KEYWORD_SCHEME = "bm25f-head3-1"
 # minmax d1 max, k=8): title+body -> bm25f: seeds 0.832 = 0.832, git 0.889 = 0.889, handbook 0.852 -> 0.889,
 # postgresql 0.789 -> 0.842.
 HEAD_REPEAT = 3
+# Answer-aware evidence (rag.evidence.typed_sentence): a third list, over the TYPED_POOL leading fused
+# chunks, of those with a sentence holding an entity of an asked-for type (of any part of the question),
+# by that sentence's cosine; only for typed questions. Dev hit@1 over seeds/git/handbook/pg of 168
+# (bench.retrieval_variants --evidence, "typed" = main question's types only): off 143; typed 0.25 145,
+# 0.35 / 0.5 146, 0.75 143, 1.0 143; every part's types at 0.5: 147 (81/24/25/17).
+TYPED_WEIGHT = 0.5
+# Only the leading fused chunks are looked at (their sentences are read from the store, the costly part):
+# dev hit@1 of the 168 over the leading 8 / 12 -> 145, 20 -> 146, 30 -> 147 (= every candidate).
+TYPED_POOL = 30
 _HYPHENATED = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+")
 
 
@@ -142,7 +155,9 @@ class HybridRetriever:
         return model
 
     # -- retrieval ------------------------------------------------------------------------------
-    def retrieve(self, query: str, k: int, query_vector: np.ndarray | None = None) -> list[Passage]:
+    def retrieve(
+        self, query: str, k: int, query_vector: np.ndarray | None = None, asked: Asked | None = None
+    ) -> list[Passage]:
         snap = self.snapshot()
         if not snap.chunks:
             return []
@@ -158,6 +173,9 @@ class HybridRetriever:
             Ranking.of(((c.chunk_id, c.score) for c in dense), weight=DENSE_WEIGHT),
             Ranking.of(((snap.chunks[i].chunk_id, score) for i, score in keyword), weight=KEYWORD_WEIGHT),
         ]
+        if asked is not None and asked.types and TYPED_WEIGHT > 0:
+            pool = leading(rankings, self.fusion.method, TYPED_POOL)
+            rankings.append(self._typed(pool, vector, asked))
 
         def doc_of(chunk_id: str) -> str:
             return str(found[chunk_id].metadata.get("doc_id", chunk_id))
@@ -168,6 +186,12 @@ class HybridRetriever:
         if self.reranker is not None:
             passages = self.reranker.rerank(query, passages)[:k]
         return passages
+
+    def _typed(self, candidates: list[str], vector: np.ndarray, asked: Asked) -> Ranking:
+        """The candidates holding a sentence with a candidate answer, by that sentence's cosine (rag.evidence)."""
+        sentences = self.store.sentences_for(candidates)
+        scores = typed_sentence(sentences, sentence_cosines(sentences, vector), asked.types, asked.terms)
+        return Ranking.of(sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])), weight=TYPED_WEIGHT)
 
     def _keyword(self, snap: Snapshot, query: str) -> list[tuple[int, float]]:
         terms = keyword_terms(query)

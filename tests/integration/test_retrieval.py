@@ -73,3 +73,48 @@ def test_a_question_spelling_a_compound_apart_finds_the_page_that_hyphenates_it(
     # the on-disk BM25 cache is keyed by the tokenisation too: an index cached before the change is not reused
     cached = [p.name for p in (settings.data_dir / "bm25").iterdir()]
     assert cached and all(name.startswith(f"{KEYWORD_SCHEME}-") for name in cached)
+
+
+def test_a_typed_question_lifts_the_page_naming_an_answer_over_the_one_repeating_its_words(tmp_path: Path):
+    from rag.evidence import Asked, sentence_cosines, typed_sentence
+    from rag.question import analyse
+
+    docs = tmp_path / "docs"
+    _write(
+        docs,
+        "echo.md",
+        "# Bakeries of Lyon\n\nThe bakery in Lyon sells croissants, baguettes and tarts, and the bakery opens at six. "
+        "Prices at every bakery in Lyon rose last year. Bakery owners in Lyon say flour costs more since the mills "
+        "were founded anew.\n",
+    )
+    _write(
+        docs,
+        "answer.md",
+        "# A family business\n\nThe shop was founded by Marie Dubois in 1921, and her family still bakes bread there.\n",
+    )
+    _write(docs, "tides.md", "# Tides\n\nTides are caused by the gravity of the Moon and the Sun.\n")
+    _write(docs, "glaciers.md", "# Glaciers\n\nGlaciers form where snow piles up for years and turns to ice.\n")
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data")
+    embedder = MiniLMEmbedder()
+    ingest_paths(settings, [docs], progress=False, embedder=embedder)
+    retriever = HybridRetriever(ChromaStore(settings), embedder, settings.data_dir)
+    question = "Who founded the bakery in Lyon?"
+    asked = Asked.of(analyse(question))
+    assert "PERSON" in asked.types
+
+    # only the answering page's sentence names a person the question does not (ingest stored its entities)
+    chunk_ids = [c.chunk_id for c in retriever.snapshot().chunks]
+    sentences = retriever.store.sentences_for(chunk_ids)
+    vector = embedder.embed_query(question)
+    typed = typed_sentence(sentences, sentence_cosines(sentences, vector), asked.types, asked.terms)
+    source = {c.chunk_id: c.metadata["source"] for c in retriever.snapshot().chunks}
+    assert [source[c] for c in typed] == ["answer.md"]
+
+    def scores(found: list) -> dict[str, float]:
+        return {p.source: p.score for p in found}
+
+    plain = scores(retriever.retrieve(question, 4))
+    lifted = scores(retriever.retrieve(question, 4, asked=asked))
+    assert lifted["answer.md"] - lifted["echo.md"] > plain["answer.md"] - plain["echo.md"]
+    untyped = Asked(frozenset(), asked.terms)  # no asked-for type: no sentence is read, nothing moves
+    assert scores(retriever.retrieve(question, 4, asked=untyped)) == plain

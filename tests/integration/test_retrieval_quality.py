@@ -92,8 +92,9 @@ def test_only_questions_the_gold_documents_answer_are_scored(run: CorpusRun):
 
 
 def test_the_default_variant_is_what_the_real_retriever_returns(run: CorpusRun):
-    cases = run.cases({"stored"}, {"title_body"})
+    cases = run.cases({"stored"}, {"bm25f"}, with_evidence=True)
     assert score_variant(run, cases, DEFAULT, 8, seats_for(8)) == score_retriever(run, 8)
+    assert DEFAULT.keyword == "bm25f" and [name for name, _ in DEFAULT.evidence] == ["typed"]
     assert (DEFAULT.method, DEFAULT.aggregation, DEFAULT.dense_weight) == (FusionMethod.minmax, DocAggregation.max, 1.0)
 
 

@@ -94,3 +94,9 @@ def test_create_app_without_an_engine_says_how_to_build_one(tmp_path: Path):
 
     with pytest.raises(ConfigError, match="rag.service.build_app"):
         create_app(Settings(_env_file=None, data_dir=tmp_path))
+
+
+def test_retrieval_and_its_sentence_evidence_never_import_the_reader():
+    for module in ("rag/retrieval.py", "rag/evidence.py", "rag/fusion.py"):
+        imported = _imports(ROOT / module)
+        assert not {"rag.extractive", "rag.generation", "rag.engine", "rag.spans"} & imported, module

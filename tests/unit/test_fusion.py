@@ -15,6 +15,7 @@ from rag.fusion import (
     convex,
     document_scores,
     fuse,
+    leading,
     normalise,
     rank_chunks,
     rank_passages,
@@ -130,3 +131,14 @@ def test_the_default_is_minmax_over_chunks_with_the_seat_rule():
     config = FusionConfig()
     assert (config.method, config.aggregation, config.seats) == (FusionMethod.minmax, DocAggregation.max, None)
     assert Settings(_env_file=None).retrieval_fusion == config.method.value  # what the engine builds from
+
+
+def test_leading_is_the_best_fused_chunks_and_a_third_list_can_reorder_them():
+    dense = Ranking.of([("a1", 0.9), ("c1", 0.8), ("b1", 0.1)])
+    keyword = Ranking.of([("c1", 9.0), ("a1", 8.5), ("b1", 1.0)])
+    assert leading([dense, keyword], FusionMethod.minmax, 2) == ["a1", "c1"]
+    assert leading([dense, keyword], FusionMethod.minmax, 10) == ["a1", "c1", "b1"]
+    assert leading([], FusionMethod.minmax, 3) == []
+    typed = Ranking.of([("c1", 0.7), ("a1", 0.2)], weight=0.5)  # only c1's sentence holds an answer
+    chosen = rank_passages([dense, keyword, typed], doc_of, 3, FusionConfig(seats=1))
+    assert [c for c, _ in chosen] == ["c1", "a1", "b1"]
