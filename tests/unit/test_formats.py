@@ -83,6 +83,39 @@ def test_latin1_html_with_or_without_a_declared_charset(tmp_path: Path, declared
     assert "cr\u00e8me br\u00fbl\u00e9e" in doc.text and doc.title == "Caf\u00e9 cr\u00e8me"
 
 
+UTF16_TEXT = "Notes \u00e9t\u00e9\n\nThe pump moves forty litres a minute. It was serviced in March.\n"
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_text_with_a_byte_order_mark_is_read_not_called_binary(tmp_path: Path, codec: str) -> None:
+    # Windows editors and PowerShell's `>` write UTF-16 with a BOM: every other byte of ASCII text is NUL
+    raw = UTF16_TEXT.encode(codec)
+    if codec == "utf-16-be":
+        raw = b"\xfe\xff" + raw
+    for name, data in (("notes.txt", raw), ("notes.md", raw)):
+        (tmp_path / name).write_bytes(data)
+        doc = load_file(tmp_path / name, tmp_path)
+        assert "The pump moves forty litres a minute." in doc.text and "\x00" not in doc.text
+        assert doc.title == "Notes \u00e9t\u00e9"
+
+
+def test_nul_bytes_without_a_byte_order_mark_are_still_a_binary_file(tmp_path: Path) -> None:
+    (tmp_path / "blob.txt").write_bytes(b"PK\x03\x04\x00\x00binary\x00data")
+    with pytest.raises(LoadError, match="binary file"):
+        load_file(tmp_path / "blob.txt", tmp_path)
+
+
+def test_a_table_only_page_is_titled_by_its_file_name_not_a_code_fence(tmp_path: Path) -> None:
+    (tmp_path / "pump-models.html").write_text(
+        "<html><body><table><tr><td>Model</td><td>Flow</td></tr><tr><td>P-9</td><td>40 l/min</td></tr>"
+        "</table></body></html>",
+        encoding="utf-8",
+    )
+    doc = load_file(tmp_path / "pump-models.html", tmp_path)
+    assert "P-9 | 40 l/min" in doc.text
+    assert doc.title == "pump-models"
+
+
 def test_pdf_paragraphs_are_joined_lines(tmp_path: Path) -> None:
     path = write_pdf(
         tmp_path / "report.pdf",
