@@ -45,7 +45,7 @@ __all__ = ["SUPPORTED", "LoadError", "LoadedDocument", "load_file", "load_bytes"
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_TITLE_CHARS = 200  # a title is embedded with every chunk: a longer one would crowd out the text
-LOADER_VERSION = "9"  # bump when cleaning changes, so unchanged files are re-ingested once
+LOADER_VERSION = "10"  # bump when cleaning changes, so unchanged files are re-ingested once
 SECTION_SEP = " > "
 CODE_FENCE = "```"
 
@@ -229,6 +229,8 @@ def assemble(blocks: list[Block], dedupe: bool = False, page_title: str | None =
     item_spans: list[tuple[int, int]] = []
     path: list[tuple[int, str]] = []
     blocks, dropped = remove_boilerplate(blocks, scraped=dedupe)
+    banner = _site_banner(blocks, page_title)
+    blocks, dropped = blocks[banner:], dropped + banner
     title = None
     for block in blocks:
         text = f"{CODE_FENCE}\n{block.text}\n{CODE_FENCE}" if block.kind == "code" else block.text
@@ -250,6 +252,24 @@ def assemble(blocks: list[Block], dedupe: bool = False, page_title: str | None =
         parts.append(text)
         offset += len(text)
     return Assembled("\n\n".join(parts), title, sections, code_spans, heading_spans, dropped, item_spans)
+
+
+def _site_banner(blocks: list[Block], page_title: str | None) -> int:
+    """How many headings above the page's own title heading are the site's banner.
+
+    Node.js's API pages open with `<h1>Node.js v20 documentation</h1>` and then `<h2>Domain</h2>`, the
+    page's `<title>`: the banner would name every page alike (their titles, and the top of every section
+    path). Only headings with no prose between them and the heading that repeats the page title count.
+    """
+    if not page_title:
+        return 0
+    wanted = " ".join(page_title.split()).casefold()
+    for index, block in enumerate(blocks):
+        if block.kind != "heading":
+            return 0
+        if " ".join(block.text.split()).casefold() == wanted:
+            return index
+    return 0
 
 
 def load_manifest(root: Path) -> dict[str, dict]:

@@ -116,6 +116,37 @@ def test_a_table_only_page_is_titled_by_its_file_name_not_a_code_fence(tmp_path:
     assert doc.title == "pump-models"
 
 
+NODE_STYLE_PAGE = """<html><head><title>Trace events | Acme v3 Documentation</title></head><body>
+<div id="column1"><header><h1>Acme v3 documentation</h1></header>
+<h2>Trace events</h2>
+<p>The trace module collects timing data from the runtime and from user code.</p>
+<p>The available categories are:</p>
+<ul>
+<li><code>acme.bootstrap</code>: Enables capture of the start-up milestones.</li>
+<li><code>acme.console</code>: Enables capture of <code>console.time()</code> output.</li>
+</ul>
+<h3>Enabling tracing</h3>
+<p>Tracing is enabled with a command-line flag or from code at run time.</p>
+</div></body></html>"""
+
+
+def test_a_site_banner_heading_above_the_page_title_is_not_the_title(tmp_path: Path) -> None:
+    (tmp_path / "tracing.html").write_text(NODE_STYLE_PAGE, encoding="utf-8")
+    doc = load_file(tmp_path / "tracing.html", tmp_path)
+    assert doc.title == "Trace events"
+    assert "Acme v3 documentation" not in doc.text
+    at = doc.text.index("Tracing is enabled")
+    assert doc.section_at(at) == "Trace events > Enabling tracing"
+
+
+def test_a_list_entry_opening_with_inline_code_keeps_its_prose(tmp_path: Path) -> None:
+    (tmp_path / "tracing.html").write_text(NODE_STYLE_PAGE, encoding="utf-8")
+    doc = load_file(tmp_path / "tracing.html", tmp_path)
+    assert "acme.bootstrap: Enables capture of the start-up milestones." in doc.text
+    assert "acme.console: Enables capture of console.time() output." in doc.text
+    assert "```\nacme.console\n```" not in doc.text
+
+
 def test_pdf_paragraphs_are_joined_lines(tmp_path: Path) -> None:
     path = write_pdf(
         tmp_path / "report.pdf",
