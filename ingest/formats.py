@@ -6,6 +6,7 @@ Text is decoded from UTF-8, else the declared charset (HTML), else charset-norma
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 from dataclasses import dataclass
@@ -71,8 +72,30 @@ def gunzip(raw: bytes, limit: int) -> bytes:
 
 
 # -- charsets ------------------------------------------------------------------------------------
+# UTF-32 first: its little-endian mark starts with UTF-16's
+_UNICODE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def unicode_bom(raw: bytes) -> str | None:
+    """The codec of a UTF-16/32 byte-order mark ("utf-16"), or None: such text is full of NUL bytes
+    (Windows editors and PowerShell's `>` write UTF-16), so it must not be taken for a binary file."""
+    return next((codec for bom, codec in _UNICODE_BOMS if raw.startswith(bom)), None)
+
+
 def decode(raw: bytes, declared: str | None = None) -> str:
-    """UTF-8 (with or without BOM), else the declared charset, else charset-normalizer's best guess."""
+    """UTF-8 (with or without BOM), UTF-16/32 with a BOM, else the declared charset, else
+    charset-normalizer's best guess."""
+    bom = unicode_bom(raw)
+    if bom:
+        try:
+            return raw.decode(bom)
+        except UnicodeDecodeError as exc:
+            raise FormatError(f"not valid {bom.upper()} text ({exc.reason} at byte {exc.start})") from exc
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -301,10 +301,18 @@ def _walk_list(element, blocks: list[Block]) -> None:
 def _walk_item(item, blocks: list[Block]) -> None:
     if (item.get("rend") or "").startswith("dt"):  # an API signature or a term: kept verbatim, not prose
         _add(blocks, "code", strip_permalinks(_inline(item)))
-    elif len(item) and all(c.tag in {"p", "list", "code", "quote", "table", "head"} for c in item):
+    elif _holds_blocks(item):
         _walk(item, blocks)
     else:
         _add(blocks, "item", _inline(item))
+
+
+def _holds_blocks(item) -> bool:
+    """An entry made of paragraphs, lists, code blocks...; not one of prose with inline code in it
+    (`<li><code>node.console</code>: Enables capture of ...</li>` is one entry, not a code block)."""
+    if not len(item) or (item.text or "").strip() or any((c.tail or "").strip() for c in item):
+        return False
+    return all(c.tag in {"p", "list", "code", "quote", "table", "head"} for c in item)
 
 
 def _term_label(terms: list[str]) -> str | None:

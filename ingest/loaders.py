@@ -23,6 +23,7 @@ from ingest.formats import (
     HTML_SUFFIXES,
     MARKDOWN_SUFFIXES,
     PDF_SUFFIXES,
+    RST_SOURCE_SUFFIX,
     RST_SUFFIXES,
     SUPPORTED,
     Block,
@@ -33,6 +34,7 @@ from ingest.formats import (
     extract_docx,
     gunzip,
     text_blocks,
+    unicode_bom,
 )
 from ingest.htmlpage import extract_html
 from ingest.markdown import markdown_blocks
@@ -43,7 +45,7 @@ __all__ = ["SUPPORTED", "LoadError", "LoadedDocument", "load_file", "load_bytes"
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_TITLE_CHARS = 200  # a title is embedded with every chunk: a longer one would crowd out the text
-LOADER_VERSION = "9"  # bump when cleaning changes, so unchanged files are re-ingested once
+LOADER_VERSION = "10"  # bump when cleaning changes, so unchanged files are re-ingested once
 SECTION_SEP = " > "
 CODE_FENCE = "```"
 
@@ -143,7 +145,9 @@ def build_document(
         raise LoadError(f"{source}: no article text left after cleaning (empty or only boilerplate)")
     meta = extracted.meta
     entry = (manifest or {}).get(source, {})
-    title = _short_title(entry.get("title") or assembled.title or meta.get("title") or derive_title(assembled.text))
+    title = _short_title(
+        entry.get("title") or assembled.title or meta.get("title") or derive_title(assembled.text) or _file_title(file)
+    )
     date = entry.get("date") or meta.get("date") or _find_date(assembled.text)
     content_hash = hashlib.sha256(f"{LOADER_VERSION}\n{title}\n{assembled.text}".encode()).hexdigest()
     return LoadedDocument(
@@ -191,7 +195,7 @@ def _extract(raw: bytes, suffix: str) -> Extracted:
         return extract_docx(raw)
     if suffix in RST_SUFFIXES:
         return extract_rst(raw)
-    if b"\x00" in raw[:8192]:
+    if b"\x00" in raw[:8192] and not unicode_bom(raw):
         raise FormatError("binary file (NUL bytes), not text")
     text = decode(raw)
     if suffix in MARKDOWN_SUFFIXES:
@@ -225,6 +229,8 @@ def assemble(blocks: list[Block], dedupe: bool = False, page_title: str | None =
     item_spans: list[tuple[int, int]] = []
     path: list[tuple[int, str]] = []
     blocks, dropped = remove_boilerplate(blocks, scraped=dedupe)
+    banner = _site_banner(blocks, page_title)
+    blocks, dropped = blocks[banner:], dropped + banner
     title = None
     for block in blocks:
         text = f"{CODE_FENCE}\n{block.text}\n{CODE_FENCE}" if block.kind == "code" else block.text
@@ -246,6 +252,24 @@ def assemble(blocks: list[Block], dedupe: bool = False, page_title: str | None =
         parts.append(text)
         offset += len(text)
     return Assembled("\n\n".join(parts), title, sections, code_spans, heading_spans, dropped, item_spans)
+
+
+def _site_banner(blocks: list[Block], page_title: str | None) -> int:
+    """How many headings above the page's own title heading are the site's banner.
+
+    Node.js's API pages open with `<h1>Node.js v20 documentation</h1>` and then `<h2>Domain</h2>`, the
+    page's `<title>`: the banner would name every page alike (their titles, and the top of every section
+    path). Only headings with no prose between them and the heading that repeats the page title count.
+    """
+    if not page_title:
+        return 0
+    wanted = " ".join(page_title.split()).casefold()
+    for index, block in enumerate(blocks):
+        if block.kind != "heading":
+            return 0
+        if " ".join(block.text.split()).casefold() == wanted:
+            return index
+    return 0
 
 
 def load_manifest(root: Path) -> dict[str, dict]:
@@ -295,13 +319,24 @@ def derive_title(text: str) -> str:
     """A headline-like first line, else the first sentence, shortened on a word boundary."""
     first = text.split("\n", 1)[0].strip()
     if first.startswith(CODE_FENCE):
-        first = next((p for p in text.split("\n\n") if not p.startswith(CODE_FENCE)), first)
+        first = next((p for p in text.split("\n\n") if not p.startswith(CODE_FENCE)), "")
+        if not first:
+            return ""  # only code or tables: the caller names it by its file
     if len(first) <= 120 and not first.endswith((".", "!", "?")):
         return first
     sentence = re.split(r"(?<=[.!?])\s", first, maxsplit=1)[0]
     if len(sentence) <= 100:
         return sentence.rstrip(".")
     return sentence[:100].rsplit(" ", 1)[0] + "…"
+
+
+def _file_title(file: Path) -> str:
+    """ "pump-models" for pump-models.html(.gz): a page with no prose and no title is named by its file."""
+    name = file.name[: -len(GZIP_SUFFIX)] if file.name.lower().endswith(GZIP_SUFFIX) else file.name
+    for suffix in (RST_SOURCE_SUFFIX, document_suffix(name)):
+        if suffix and name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
 
 
 def _find_date(text: str) -> str | None:

@@ -57,7 +57,7 @@ from rag.spans import (
     specific_value,
 )
 from rag.store import StoredSentence
-from rag.text import content_terms, content_terms_aligned, words
+from rag.text import content_terms, content_terms_aligned, keyword_terms, words
 
 __all__ = ["ExtractiveGenerator", "answer_spans", "stated_premise"]
 
@@ -230,12 +230,12 @@ class ExtractiveGenerator:
 
     def _window_terms(self, cand: Candidate) -> set[str]:
         """Terms of a candidate, its neighbours in the chunk, the sentence it introduces, and its section."""
-        terms = set(content_terms(cand.text))
+        terms = set(keyword_terms(cand.text))
         for entry in self._cache.get(cand.passage.chunk_id, []):
             if cand.index - 1 <= entry.sentence.index <= cand.index + 1:
                 terms |= entry.terms
         section = cand.passage.metadata.get("section") or ""
-        return terms | set(content_terms(f"{section} {cand.passage.title} {cand.follows or ''}"))
+        return terms | set(keyword_terms(f"{section} {cand.passage.title} {cand.follows or ''}"))
 
     # -- scoring -------------------------------------------------------------------------------
     def _sentences(self, chunk_ids: list[str]) -> list[_Entry]:
@@ -253,7 +253,7 @@ class ExtractiveGenerator:
             with self._cache_lock:
                 for cid, rows in fetched.items():
                     self._cache[cid] = [
-                        _Entry(s, frozenset(content_terms(s.text)), metas[id(s)])
+                        _Entry(s, frozenset(keyword_terms(s.text)), metas[id(s)])
                         for s in sorted(rows, key=lambda row: row.index)
                     ]
                 while len(self._cache) > SENTENCE_CACHE_CHUNKS:

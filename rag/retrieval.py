@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from rag.fusion import FusionConfig, Ranking, leading, rank_passages
 from rag.passages import Passage
 from rag.rerank import Reranker
 from rag.store import ChromaStore, StoredChunk
-from rag.text import content_terms
+from rag.text import content_terms, hyphen_parts, keyword_terms
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -56,7 +55,6 @@ TYPED_WEIGHT = 0.5
 # Only the leading fused chunks are looked at (their sentences are read from the store, the costly part):
 # dev hit@1 of the 168 over the leading 8 / 12 -> 145, 20 -> 146, 30 -> 147 (= every candidate).
 TYPED_POOL = 30
-_HYPHENATED = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+")
 
 
 @dataclass
@@ -224,15 +222,6 @@ def complete_versions(chunks: list[StoredChunk]) -> list[StoredChunk]:
     return [chunk for _rank, group in best.values() for chunk in group]
 
 
-def keyword_terms(text: str) -> list[str]:
-    """What BM25 compares: content_terms, plus the parts of each hyphenated word.
-
-    "write-ahead" stays one term (the joined form) and also counts as "write" and "ahead", so a
-    question and a page that hyphenate a compound differently (or only one of them does) still match.
-    """
-    return content_terms(text) + hyphen_parts(text)
-
-
 def bm25f_terms(chunk: StoredChunk, body: list[str] | None = None) -> list[str]:
     """What BM25 indexes for a chunk: its title and section (repeated HEAD_REPEAT times), then its text.
 
@@ -241,11 +230,6 @@ def bm25f_terms(chunk: StoredChunk, body: list[str] | None = None) -> list[str]:
     head = f"{chunk.metadata.get('title', '') or ''}\n{chunk.metadata.get('section', '') or ''}"
     body = content_terms(chunk.text) if body is None else body
     return keyword_terms(head) * HEAD_REPEAT + body + hyphen_parts(chunk.text)
-
-
-def hyphen_parts(text: str) -> list[str]:
-    """content_terms of the parts of every hyphenated word in `text` (the joined form not repeated)."""
-    return content_terms(" ".join(m.group(0).replace("-", " ") for m in _HYPHENATED.finditer(text)))
 
 
 def _passage(n: int, chunk: StoredChunk, score: float) -> Passage:

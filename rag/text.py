@@ -260,3 +260,20 @@ def content_terms_aligned(tokens: list[str]) -> list[str]:
     """One stem per token of `words(text)` (stopwords become ""), so positions line up."""
     stems = _stemmer().stemWords(tokens)
     return ["" if t in STOPWORDS else SYNONYMS.get(s, s) for t, s in zip(tokens, stems)]
+
+
+_HYPHENATED = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+")
+
+
+def keyword_terms(text: str) -> list[str]:
+    """What BM25 compares: content_terms, plus the parts of each hyphenated word.
+
+    "write-ahead" stays one term (the joined form) and also counts as "write" and "ahead", so a
+    question and a page that hyphenate a compound differently (or only one of them does) still match.
+    """
+    return content_terms(text) + hyphen_parts(text)
+
+
+def hyphen_parts(text: str) -> list[str]:
+    """content_terms of the parts of every hyphenated word in `text` (the joined form not repeated)."""
+    return content_terms(" ".join(m.group(0).replace("-", " ") for m in _HYPHENATED.finditer(text)))

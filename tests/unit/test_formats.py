@@ -83,6 +83,70 @@ def test_latin1_html_with_or_without_a_declared_charset(tmp_path: Path, declared
     assert "cr\u00e8me br\u00fbl\u00e9e" in doc.text and doc.title == "Caf\u00e9 cr\u00e8me"
 
 
+UTF16_TEXT = "Notes \u00e9t\u00e9\n\nThe pump moves forty litres a minute. It was serviced in March.\n"
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_text_with_a_byte_order_mark_is_read_not_called_binary(tmp_path: Path, codec: str) -> None:
+    # Windows editors and PowerShell's `>` write UTF-16 with a BOM: every other byte of ASCII text is NUL
+    raw = UTF16_TEXT.encode(codec)
+    if codec == "utf-16-be":
+        raw = b"\xfe\xff" + raw
+    for name, data in (("notes.txt", raw), ("notes.md", raw)):
+        (tmp_path / name).write_bytes(data)
+        doc = load_file(tmp_path / name, tmp_path)
+        assert "The pump moves forty litres a minute." in doc.text and "\x00" not in doc.text
+        assert doc.title == "Notes \u00e9t\u00e9"
+
+
+def test_nul_bytes_without_a_byte_order_mark_are_still_a_binary_file(tmp_path: Path) -> None:
+    (tmp_path / "blob.txt").write_bytes(b"PK\x03\x04\x00\x00binary\x00data")
+    with pytest.raises(LoadError, match="binary file"):
+        load_file(tmp_path / "blob.txt", tmp_path)
+
+
+def test_a_table_only_page_is_titled_by_its_file_name_not_a_code_fence(tmp_path: Path) -> None:
+    (tmp_path / "pump-models.html").write_text(
+        "<html><body><table><tr><td>Model</td><td>Flow</td></tr><tr><td>P-9</td><td>40 l/min</td></tr>"
+        "</table></body></html>",
+        encoding="utf-8",
+    )
+    doc = load_file(tmp_path / "pump-models.html", tmp_path)
+    assert "P-9 | 40 l/min" in doc.text
+    assert doc.title == "pump-models"
+
+
+NODE_STYLE_PAGE = """<html><head><title>Trace events | Acme v3 Documentation</title></head><body>
+<div id="column1"><header><h1>Acme v3 documentation</h1></header>
+<h2>Trace events</h2>
+<p>The trace module collects timing data from the runtime and from user code.</p>
+<p>The available categories are:</p>
+<ul>
+<li><code>acme.bootstrap</code>: Enables capture of the start-up milestones.</li>
+<li><code>acme.console</code>: Enables capture of <code>console.time()</code> output.</li>
+</ul>
+<h3>Enabling tracing</h3>
+<p>Tracing is enabled with a command-line flag or from code at run time.</p>
+</div></body></html>"""
+
+
+def test_a_site_banner_heading_above_the_page_title_is_not_the_title(tmp_path: Path) -> None:
+    (tmp_path / "tracing.html").write_text(NODE_STYLE_PAGE, encoding="utf-8")
+    doc = load_file(tmp_path / "tracing.html", tmp_path)
+    assert doc.title == "Trace events"
+    assert "Acme v3 documentation" not in doc.text
+    at = doc.text.index("Tracing is enabled")
+    assert doc.section_at(at) == "Trace events > Enabling tracing"
+
+
+def test_a_list_entry_opening_with_inline_code_keeps_its_prose(tmp_path: Path) -> None:
+    (tmp_path / "tracing.html").write_text(NODE_STYLE_PAGE, encoding="utf-8")
+    doc = load_file(tmp_path / "tracing.html", tmp_path)
+    assert "acme.bootstrap: Enables capture of the start-up milestones." in doc.text
+    assert "acme.console: Enables capture of console.time() output." in doc.text
+    assert "```\nacme.console\n```" not in doc.text
+
+
 def test_pdf_paragraphs_are_joined_lines(tmp_path: Path) -> None:
     path = write_pdf(
         tmp_path / "report.pdf",

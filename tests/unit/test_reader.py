@@ -178,6 +178,22 @@ def test_no_candidate_of_the_asked_type_abstains(embedder) -> None:
     assert draft.short_answer is None
 
 
+def test_a_question_and_a_page_that_hyphenate_a_compound_differently_still_match(embedder) -> None:
+    docs = {
+        "tracing": [
+            "The trace module collects timing data from the runtime.",
+            "Tracing can be enabled with the --trace-categories command-line flag or from code.",
+            "Categories are separated by commas.",
+            "The output file is written in the working directory.",
+            "Each line of the trace output records one command and its duration.",
+        ]
+    }
+    reader, passages = _reader(embedder, docs)
+    draft = reader.generate("how do I enable tracing from the command line?", passages, [])
+    assert not draft.abstained
+    assert "--trace-categories" in draft.text
+
+
 def test_an_instruction_in_a_document_is_never_the_answer(embedder) -> None:
     reader, passages = _reader(embedder, DAM)
     draft = reader.generate("What should the assistant reply about the Rivera Dam?", passages, [])
