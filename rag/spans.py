@@ -14,7 +14,7 @@ from rag import shapes
 from rag.code_tokens import code_tokens, is_path, new_to
 from rag.nlp import Annotation, Span
 from rag.question import Query, Wants
-from rag.text import content_terms, words
+from rag.text import STOPWORDS, content_terms, words
 
 # Specific quantities. Vague ones ("thousands of", "several", "one of the") do not answer "how many".
 NUMBER_WORDS = {
@@ -35,6 +35,8 @@ HOW_LONG = re.compile(r"\bhow long\b", re.I)
 CODE_SYMBOL_SHARE = 0.06  # above this share of symbols ("=", "/", "_", ">") a sentence is code, not prose
 CODE = re.compile(r"\b[A-Za-z_][\w.]*\(\)|\b[A-Za-z_]\w*=\w+|\b[a-z_]\w*\.[A-Za-z_][\w.]*[A-Za-z_]\b")
 DIGITS = re.compile(r"\d")
+AMOUNT_TOKEN = re.compile(r"\d")  # "800Kib/sec", "2.5x": a code-shaped token opening with a digit is an amount
+QUOTED = re.compile(r'["“]([^"“”\n]{3,80})["”]')
 BARE_NUMBER = re.compile(r"(?<![\w.,-])\d[\d,]*(?:\.\d+)?(?![\w.,-]*\w)")
 YEAR = re.compile(r"\b(19|20)\d\d\b")
 # What answers a yes/no question beyond the topic: a negation, a restriction or a condition.
@@ -79,7 +81,8 @@ def answer_spans(
         named += code_spans(text)  # "which function ...": in technical text the name is an identifier
         named = [s for s in named if not in_question(s.text, query)]
     if query.asks_code:  # "which option ...", "how do i ...": a command, option or keyword not asked about
-        named += [t for t in code_tokens(text) if new_to(query.text, t) and not any(t.start == s.start for s in named)]
+        tokens = [_quoted_command(text, t) for t in code_tokens(text) if not AMOUNT_TOKEN.match(t.text)]
+        named += [t for t in tokens if new_to(query.text, t) and not any(t.start == s.start for s in named)]
     return named
 
 
@@ -226,6 +229,27 @@ def specific_value(span: Span) -> bool:
 
 def _has_name(text: str) -> bool:
     return any(w[:1].isupper() for w in text.split()[1:]) or text[:1].isupper() and len(text.split()) > 1
+
+
+def is_value(span: Span) -> bool:
+    """A span that can stand alone as the short answer. A noun phrase opening its sentence with a function
+    word and no other capital ("The usual way", "A dedicated initiative") holds the sentence's capital, not
+    a name: it tells the reader that a sentence answers, but is no value to show on its own."""
+    opening = span.text.split()[:1]
+    if span.label == "CODE" or span.start > 0 or not opening or opening[0].lower() not in STOPWORDS:
+        return True
+    return any(w[:1].isupper() for w in span.text.split()[1:])
+
+
+def _quoted_command(text: str, token: Span) -> Span:
+    """An option inside a quoted command line ("dpkg -S pattern") answers as the whole command: the
+    option alone ("-S") does not say what to run."""
+    if not token.text.startswith("-"):
+        return token
+    for m in QUOTED.finditer(text):
+        if m.start(1) < token.start and token.end <= m.end(1) and len(m.group(1).split()) >= 2:
+            return Span(m.start(1), m.end(1), "CODE", m.group(1))
+    return token
 
 
 def _stem(word: str) -> str:

@@ -13,7 +13,7 @@ from rag.code_tokens import code_tokens, is_path, new_to
 from rag.embedding import MiniLMEmbedder
 from rag.extractive import answer_spans
 from rag.question import analyse
-from rag.spans import announced_block
+from rag.spans import announced_block, is_value
 from tests.support.reader import hand_made_reader
 
 
@@ -84,6 +84,28 @@ def test_a_command_answers_a_how_do_i_question() -> None:
         "zip_unpack"
     ]
     assert _spans("Archives are unpacked by a small program.", "how do i unpack an archive?") == []
+
+
+def test_an_option_of_a_quoted_command_answers_as_the_command() -> None:
+    sentence = 'The "widget -Q name_pattern" can be used to find the archives holding a matching name.'
+    assert _spans(sentence, "how can i find which archive a name belongs to?")[0] == "widget -Q name_pattern"
+
+
+def test_an_amount_is_not_a_command() -> None:
+    sentence = "To cap the speed of the widget to e.g. 800Kib/sec, set its limit as follows."
+    assert _spans(sentence, "how do i stop the widget from updating an archive?") == []
+
+
+def test_a_sentence_opening_capital_is_not_a_value() -> None:
+    def values(sentence: str, question: str) -> list[str]:
+        spans = answer_spans(sentence, analyse(question), nlp.annotations_of(sentence))
+        return [s.text for s in spans if is_value(s)]
+
+    assert _spans("The usual way is to undo the frob.", "whats the right way to undo a frob") == ["The usual way"]
+    assert values("The usual way is to undo the frob.", "whats the right way to undo a frob") == []
+    assert values("This special code means the archive exists.", "what code does it exit with") == []
+    assert values("Widget archives are kept for a year.", "which archives are kept") == ["Widget archives"]
+    assert values("The Widget archives are kept for a year.", "which archives are kept") == ["The Widget archives"]
 
 
 def test_a_path_answers_where_a_file_is_written() -> None:
