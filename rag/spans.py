@@ -12,6 +12,7 @@ import re
 
 from rag import shapes
 from rag.code_tokens import code_tokens, is_path, new_to
+from rag.leads import code_lead
 from rag.nlp import Annotation, Span
 from rag.question import Query, Wants
 from rag.text import STOPWORDS, content_terms, words
@@ -157,6 +158,21 @@ def code_spans(text: str) -> list[Span]:
 def polar(text: str) -> bool:
     """ "MD5 is no longer considered secure", "only stored columns": a sentence that can say no."""
     return bool(POLAR.search(text))
+
+
+# A sentence that only sends the reader elsewhere: "See Section 9.1.1.", "For details, see git-merge(1).",
+# "... is described below." It holds no answer of its own, whatever words of the question it repeats.
+POINTER = re.compile(
+    r"^\W*(?:for (?:more |further )?(?:details|information|examples?)\b[^,]{0,40},\s*)?(?:see|refer to|cf\.)\s", re.I
+)
+POINTER_END = re.compile(r"\b(?:see|shown|described|explained|listed|given) (?:below|above)\W*$", re.I)
+
+
+def points_elsewhere(text: str) -> bool:
+    """A cross-reference, not an answer (a reference entry's lead-in, "--strategy=<s>: See ...", aside)."""
+    lead = code_lead(text)
+    body = text[len(lead) + 2 :] if lead else text
+    return bool(POINTER.search(body) or POINTER_END.search(body))
 
 
 def announces(text: str) -> bool:

@@ -13,7 +13,7 @@ from rag.code_tokens import code_tokens, is_path, new_to
 from rag.embedding import MiniLMEmbedder
 from rag.extractive import answer_spans
 from rag.question import analyse
-from rag.spans import announced_block, is_value
+from rag.spans import announced_block, is_value, points_elsewhere
 from tests.support.reader import hand_made_reader
 
 
@@ -329,3 +329,35 @@ def test_a_reason_is_not_answered_by_an_entry_name(embedder) -> None:
     reader, passages = hand_made_reader(embedder, SHELF)
     draft = reader.generate("why are the records removed from the disk when the shelf is closed?", passages, [])
     assert draft.short_answer != "shelf.getsize()"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "pointer"),
+    [
+        ("See Section 9.1.1 for how to purge archives.", True),
+        ("For details on purging archives, see widget-purge(1).", True),
+        ("--purge=<mode>: See the PURGE MODES section in widget(1) for details.", True),
+        ("The purge modes are described below.", True),
+        ("Purging an archive frees its space (see Chapter 6, Archives).", False),
+        ("Run widget stat to see how much space a purge frees.", False),
+    ],
+)
+def test_a_cross_reference_points_elsewhere(sentence: str, pointer: bool) -> None:
+    assert points_elsewhere(sentence) is pointer
+
+
+POINTERS = {
+    "purging": [
+        "Old archives take up space in the store.",
+        "See Section 4.2 for how to purge old archives from the store.",
+        "Old archives are removed from the store by widget purge, which frees their space at once.",
+    ],
+}
+
+
+def test_a_cross_reference_is_never_quoted_as_the_answer(embedder) -> None:
+    reader, passages = _reader(embedder, POINTERS)
+    draft = reader.generate("how do i purge old archives from the store?", passages, [])
+    assert not draft.abstained
+    assert "widget purge" in draft.text
+    assert not any("See Section" in q for qs in draft.quotes.values() for q in qs)
