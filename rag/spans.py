@@ -15,7 +15,7 @@ from rag.code_tokens import code_tokens, is_path, new_to
 from rag.leads import code_lead
 from rag.nlp import Annotation, Span
 from rag.question import Query, Wants
-from rag.text import STOPWORDS, content_terms, words
+from rag.text import content_terms, words
 
 # Specific quantities. Vague ones ("thousands of", "several", "one of the") do not answer "how many".
 NUMBER_WORDS = {
@@ -248,13 +248,14 @@ def _has_name(text: str) -> bool:
 
 
 def is_value(span: Span) -> bool:
-    """A span that can stand alone as the short answer. A noun phrase opening its sentence with a function
-    word and no other capital ("The usual way", "A dedicated initiative") holds the sentence's capital, not
-    a name: it tells the reader that a sentence answers, but is no value to show on its own."""
-    opening = span.text.split()[:1]
-    if span.label == "CODE" or span.start > 0 or not opening or opening[0].lower() not in STOPWORDS:
-        return True
-    return any(w[:1].isupper() for w in span.text.split()[1:])
+    """A span that can stand alone as the short answer. A noun phrase (not an entity) of several words
+    opening its sentence with no capital after the first ("The usual way", "Notable command options")
+    holds the sentence's capital, not a name: it tells the reader that a sentence answers, but is no
+    value to show on its own."""
+    words_ = span.text.split()
+    if span.label != "NP" or span.start > 0 or len(words_) < 2:
+        return True  # entities ("More than 1,500", "At least 5 days") and code are values wherever they stand
+    return any(w[:1].isupper() for w in words_[1:])
 
 
 def _quoted_command(text: str, token: Span) -> Span:

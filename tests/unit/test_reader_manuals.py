@@ -104,7 +104,10 @@ def test_a_sentence_opening_capital_is_not_a_value() -> None:
     assert _spans("The usual way is to undo the frob.", "whats the right way to undo a frob") == ["The usual way"]
     assert values("The usual way is to undo the frob.", "whats the right way to undo a frob") == []
     assert values("This special code means the archive exists.", "what code does it exit with") == []
-    assert values("Widget archives are kept for a year.", "which archives are kept") == ["Widget archives"]
+    assert values("Notable command options for the widget", "whats the command to list archives") == []
+    assert values("More than 1,500 archives were lost in the fire.", "how many archives were lost") == [
+        "More than 1,500"
+    ]
     assert values("The Widget archives are kept for a year.", "which archives are kept") == ["The Widget archives"]
 
 
