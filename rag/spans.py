@@ -259,10 +259,8 @@ def is_value(span: Span) -> bool:
 
 
 def _quoted_command(text: str, token: Span) -> Span:
-    """An option inside a quoted command line ("dpkg -S pattern") answers as the whole command: the
-    option alone ("-S") does not say what to run."""
-    if not token.text.startswith("-"):
-        return token
+    """A token inside a quoted command line ("dpkg -S pattern", "sqlite3 test.db") answers as the whole
+    command: the option or file alone ("-S", "test.db") does not say what to run."""
     for m in QUOTED.finditer(text):
         if m.start(1) < token.start and token.end <= m.end(1) and len(m.group(1).split()) >= 2:
             return Span(m.start(1), m.end(1), "CODE", m.group(1))

@@ -89,6 +89,8 @@ def test_a_command_answers_a_how_do_i_question() -> None:
 def test_an_option_of_a_quoted_command_answers_as_the_command() -> None:
     sentence = 'The "widget -Q name_pattern" can be used to find the archives holding a matching name.'
     assert _spans(sentence, "how can i find which archive a name belongs to?")[0] == "widget -Q name_pattern"
+    sentence = 'At a shell prompt, enter: "widget new.box".'
+    assert _spans(sentence, "how do i open a new archive from the shell?") == ["widget new.box"]
 
 
 def test_an_amount_is_not_a_command() -> None:
