@@ -147,8 +147,10 @@ def same_text(a: str, b: str) -> bool:
 
 
 def as_sentence(text: str) -> str:
+    """The text ending as a sentence: a closing quote ends one only after a full stop ('... he said.”'),
+    so 'appended in "debian/changelog"' takes one, and the next claim does not run into it."""
     text = text.strip()
-    return text if text.endswith((".", "!", "?", "”", '"', "’", ":")) else text + "."
+    return text if text.rstrip("”\"’'").endswith((".", "!", "?", ":")) else text + "."
 
 
 def as_clause(question: str) -> str:

@@ -366,3 +366,13 @@ def test_a_cross_reference_is_never_quoted_as_the_answer(embedder) -> None:
     assert not draft.abstained
     assert "widget purge" in draft.text
     assert not any("See Section" in q for qs in draft.quotes.values() for q in qs)
+
+
+def test_a_quote_ending_in_a_quoted_name_stays_its_own_claim() -> None:
+    from rag.answer_values import as_sentence
+    from rag.claims import parse_claims
+
+    first, second = 'Bump the version, e.g. one appended with "+x1" in "widget/changelog"', "Widgets keep old versions."
+    claims = parse_claims(f"{as_sentence(first)} [1] {as_sentence(second)} [2]")
+    assert [(c.text, [r.n for r in c.refs]) for c in claims] == [(first + ".", [1]), (second, [2])]
+    assert as_sentence("he said, “we will act.”") == "he said, “we will act.”"
