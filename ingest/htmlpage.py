@@ -78,6 +78,7 @@ def _prepare_html(html: str) -> tuple[str, list[Block]]:
     except (ValueError, lxml.etree.ParserError):
         return html, []
     _refuse_stub(doc)
+    _close_broken_lists(doc)
     drop_link_blocks(doc)
     _mark_exponents(doc)
     _flatten_inline_code(doc)
@@ -105,6 +106,27 @@ def _prepare_html(html: str) -> tuple[str, list[Block]]:
         if words:
             _lift(heading, Block("heading", words, int(heading.tag[1])), lifted)
     return lxml.html.tostring(doc, encoding="unicode"), lifted
+
+
+_LIST_TAGS = frozenset({"dl", "ul", "ol", "li", "dt", "dd"})
+
+
+def _close_broken_lists(doc) -> None:
+    """A heading inside a list stands in one left unclosed: the parser nested the rest of the page inside
+    it (SQLite's C reference: a `<dl>` without `</dl>` held 66 of its entries), and trafilatura then moved
+    the list's items away from their headings. The heading and everything after it leave the list, in page
+    order, as if the list had been closed right before it."""
+    for heading in doc.xpath("//h1 | //h2 | //h3 | //h4 | //h5 | //h6"):
+        while True:
+            node = heading
+            while node.getparent() is not None and node.getparent().tag not in _LIST_TAGS:
+                node = node.getparent()
+            holder = node.getparent()
+            if holder is None or holder.getparent() is None:
+                break
+            after = holder.getparent().index(holder) + 1
+            for offset, moved in enumerate([node, *node.itersiblings()]):
+                holder.getparent().insert(after + offset, moved)
 
 
 def _lift(element, block: Block, lifted: list[Block]) -> None:

@@ -109,7 +109,7 @@ def plan(found: Discovered, entries: dict[str, dict], build: Build, report: Inge
             reads.append(_Read(cand, entry, info.st_size, info.st_mtime_ns, file_hash, extracted))
     edges = {c.doc_id: str(e.get("edge_blocks", "")).split() for c, e, _ in unchanged}
     edges.update({r.cand.doc_id: edge_keys(r.extracted.blocks) for r in reads})
-    drops = _folder_drops([c for c in found.candidates if c.doc_id in edges], edges)
+    drops = _folder_drops([c for c in found.candidates if c.doc_id in edges], edges, entries)
     refreshed: dict[str, dict] = {}
     for cand, entry, touched in unchanged:
         if entry.get("shared_sig", "") == shared_signature(drops[cand.doc_id]):
@@ -165,14 +165,25 @@ def _build_all(
     return pending
 
 
-def _folder_drops(cands: list[Candidate], edges: dict[str, list[str]]) -> dict[str, frozenset[str]]:
-    """Per document, the header/footer blocks its folder shares (see shared_edges); candidates come sorted."""
-    folders: dict[Path, dict[str, list[str]]] = {}
+def _folder_drops(
+    cands: list[Candidate], edges: dict[str, list[str]], entries: dict[str, dict]
+) -> dict[str, frozenset[str]]:
+    """Per document, the header/footer blocks its folder shares (see shared_edges).
+
+    A folder is every document of it: this run's files and the indexed ones whose files are still there,
+    from their registry fingerprints, so a page re-ingested alone drops its footer as in a folder run."""
+    folders: dict[Path, dict[str, tuple[str, list[str]]]] = {}
     for cand in cands:
-        folders.setdefault(cand.path.parent, {})[cand.doc_id] = edges[cand.doc_id]
+        folders.setdefault(cand.path.parent, {})[cand.doc_id] = (cand.key, edges[cand.doc_id])
+    for doc_id, entry in entries.items():
+        path = Path(str(entry.get("path") or ""))
+        docs = folders.get(path.parent)
+        if docs is not None and doc_id not in docs and path.is_file():
+            docs[doc_id] = (str(entry.get("key", "")), str(entry.get("edge_blocks", "")).split())
     out: dict[str, frozenset[str]] = {}
     for docs in folders.values():
-        out.update(shared_edges(docs))
+        ordered = sorted(docs.items(), key=lambda item: item[1][0])  # the first by key keeps the block
+        out.update(shared_edges({doc_id: keys for doc_id, (_, keys) in ordered}))
     return out
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from rag.nlp import Span
 from rag.passages import Passage
 from rag.question import Query, Wants
-from rag.spans import DIGITS, NUMBER_WORDS, YEAR, specific_value
+from rag.spans import DIGITS, NUMBER_WORDS, YEAR, is_value, specific_value
 from rag.text import content_terms, content_terms_aligned, words
 
 VALUE_DISAGREE_RATIO = 0.8  # another article's different count or date is shown down to this share
@@ -57,7 +57,7 @@ def short_answer(chosen: list[Candidate], query: Query, disagree: bool) -> str |
     """The asked-for value alone: one value, the different values side by side, or the names listed."""
     values: list[str] = []
     for cand in chosen if (disagree or query.plural or query.wants is Wants.number) else chosen[:1]:
-        value = cand.value
+        value = next((s.text for s in cand.spans if is_value(s)), None)
         if value and norm(value) not in {norm(v) for v in values}:
             values.append(value)
         if not (disagree or query.plural):
@@ -176,8 +176,10 @@ def same_text(a: str, b: str) -> bool:
 
 
 def as_sentence(text: str) -> str:
+    """The text ending as a sentence: a closing quote ends one only after a full stop ('... he said.”'),
+    so 'appended in "debian/changelog"' takes one, and the next claim does not run into it."""
     text = text.strip()
-    return text if text.endswith((".", "!", "?", "”", '"', "’", ":")) else text + "."
+    return text if text.rstrip("”\"’'").endswith((".", "!", "?", ":")) else text + "."
 
 
 def as_clause(question: str) -> str:

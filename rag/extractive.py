@@ -52,6 +52,7 @@ from rag.spans import (
     in_question,
     nearness,
     offers_new_name,
+    points_elsewhere,
     polar,
     restates,
     specific_value,
@@ -290,9 +291,9 @@ class ExtractiveGenerator:
             sentence, s_terms = entry.sentence, entry.terms
             if sentence.chunk_id != previous_chunk:
                 previous_terms, previous = frozenset(), None
-            if looks_like_instruction(sentence.text):
+            if looks_like_instruction(sentence.text) or points_elsewhere(sentence.text):
                 previous_terms, previous_chunk, previous = s_terms, sentence.chunk_id, None
-                continue  # text addressed to an assistant is never an answer
+                continue  # text addressed to an assistant, or a cross-reference ("See Section 9.1"), never answers
             keyword = sum(weight[t] for t in q_terms & s_terms) / q_weight
             # A sentence that continues the previous one ("Formed in 2017, this unit ...") is about what
             # that sentence names: it may take part of the pair's keyword coverage.

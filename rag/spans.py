@@ -12,6 +12,7 @@ import re
 
 from rag import shapes
 from rag.code_tokens import code_tokens, is_path, new_to
+from rag.leads import code_lead
 from rag.nlp import Annotation, Span
 from rag.question import Query, Wants
 from rag.text import content_terms, words
@@ -35,6 +36,8 @@ HOW_LONG = re.compile(r"\bhow long\b", re.I)
 CODE_SYMBOL_SHARE = 0.06  # above this share of symbols ("=", "/", "_", ">") a sentence is code, not prose
 CODE = re.compile(r"\b[A-Za-z_][\w.]*\(\)|\b[A-Za-z_]\w*=\w+|\b[a-z_]\w*\.[A-Za-z_][\w.]*[A-Za-z_]\b")
 DIGITS = re.compile(r"\d")
+AMOUNT_TOKEN = re.compile(r"\d")  # "800Kib/sec", "2.5x": a code-shaped token opening with a digit is an amount
+QUOTED = re.compile(r'["“]([^"“”\n]{3,80})["”]')
 BARE_NUMBER = re.compile(r"(?<![\w.,-])\d[\d,]*(?:\.\d+)?(?![\w.,-]*\w)")
 YEAR = re.compile(r"\b(19|20)\d\d\b")
 # What answers a yes/no question beyond the topic: a negation, a restriction or a condition.
@@ -79,7 +82,8 @@ def answer_spans(
         named += code_spans(text)  # "which function ...": in technical text the name is an identifier
         named = [s for s in named if not in_question(s.text, query)]
     if query.asks_code:  # "which option ...", "how do i ...": a command, option or keyword not asked about
-        named += [t for t in code_tokens(text) if new_to(query.text, t) and not any(t.start == s.start for s in named)]
+        tokens = [_quoted_command(text, t) for t in code_tokens(text) if not AMOUNT_TOKEN.match(t.text)]
+        named += [t for t in tokens if new_to(query.text, t) and not any(t.start == s.start for s in named)]
     return named
 
 
@@ -156,6 +160,21 @@ def polar(text: str) -> bool:
     return bool(POLAR.search(text))
 
 
+# A sentence that only sends the reader elsewhere: "See Section 9.1.1.", "For details, see git-merge(1).",
+# "... is described below." It holds no answer of its own, whatever words of the question it repeats.
+POINTER = re.compile(
+    r"^\W*(?:for (?:more |further )?(?:details|information|examples?)\b[^,]{0,40},\s*)?(?:see|refer to|cf\.)\s", re.I
+)
+POINTER_END = re.compile(r"\b(?:see|shown|described|explained|listed|given) (?:below|above)\W*$", re.I)
+
+
+def points_elsewhere(text: str) -> bool:
+    """A cross-reference, not an answer (a reference entry's lead-in, "--strategy=<s>: See ...", aside)."""
+    lead = code_lead(text)
+    body = text[len(lead) + 2 :] if lead else text
+    return bool(POINTER.search(body) or POINTER_END.search(body))
+
+
 def announces(text: str) -> bool:
     """ "This is a convenient shortcut for:", "... using the following command:": what follows answers."""
     return text.rstrip(" .").endswith(":")
@@ -226,6 +245,26 @@ def specific_value(span: Span) -> bool:
 
 def _has_name(text: str) -> bool:
     return any(w[:1].isupper() for w in text.split()[1:]) or text[:1].isupper() and len(text.split()) > 1
+
+
+def is_value(span: Span) -> bool:
+    """A span that can stand alone as the short answer. A noun phrase (not an entity) of several words
+    opening its sentence with no capital after the first ("The usual way", "Notable command options")
+    holds the sentence's capital, not a name: it tells the reader that a sentence answers, but is no
+    value to show on its own."""
+    words_ = span.text.split()
+    if span.label != "NP" or span.start > 0 or len(words_) < 2:
+        return True  # entities ("More than 1,500", "At least 5 days") and code are values wherever they stand
+    return any(w[:1].isupper() for w in words_[1:])
+
+
+def _quoted_command(text: str, token: Span) -> Span:
+    """A token inside a quoted command line ("dpkg -S pattern", "sqlite3 test.db") answers as the whole
+    command: the option or file alone ("-S", "test.db") does not say what to run."""
+    for m in QUOTED.finditer(text):
+        if m.start(1) < token.start and token.end <= m.end(1) and len(m.group(1).split()) >= 2:
+            return Span(m.start(1), m.end(1), "CODE", m.group(1))
+    return token
 
 
 def _stem(word: str) -> str:

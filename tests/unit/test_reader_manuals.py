@@ -13,7 +13,7 @@ from rag.code_tokens import code_tokens, is_path, new_to
 from rag.embedding import MiniLMEmbedder
 from rag.extractive import answer_spans
 from rag.question import analyse
-from rag.spans import announced_block
+from rag.spans import announced_block, is_value, points_elsewhere
 from tests.support.reader import hand_made_reader
 
 
@@ -84,6 +84,33 @@ def test_a_command_answers_a_how_do_i_question() -> None:
         "zip_unpack"
     ]
     assert _spans("Archives are unpacked by a small program.", "how do i unpack an archive?") == []
+
+
+def test_an_option_of_a_quoted_command_answers_as_the_command() -> None:
+    sentence = 'The "widget -Q name_pattern" can be used to find the archives holding a matching name.'
+    assert _spans(sentence, "how can i find which archive a name belongs to?")[0] == "widget -Q name_pattern"
+    sentence = 'At a shell prompt, enter: "widget new.box".'
+    assert _spans(sentence, "how do i open a new archive from the shell?") == ["widget new.box"]
+
+
+def test_an_amount_is_not_a_command() -> None:
+    sentence = "To cap the speed of the widget to e.g. 800Kib/sec, set its limit as follows."
+    assert _spans(sentence, "how do i stop the widget from updating an archive?") == []
+
+
+def test_a_sentence_opening_capital_is_not_a_value() -> None:
+    def values(sentence: str, question: str) -> list[str]:
+        spans = answer_spans(sentence, analyse(question), nlp.annotations_of(sentence))
+        return [s.text for s in spans if is_value(s)]
+
+    assert _spans("The usual way is to undo the frob.", "whats the right way to undo a frob") == ["The usual way"]
+    assert values("The usual way is to undo the frob.", "whats the right way to undo a frob") == []
+    assert values("This special code means the archive exists.", "what code does it exit with") == []
+    assert values("Notable command options for the widget", "whats the command to list archives") == []
+    assert values("More than 1,500 archives were lost in the fire.", "how many archives were lost") == [
+        "More than 1,500"
+    ]
+    assert values("The Widget archives are kept for a year.", "which archives are kept") == ["The Widget archives"]
 
 
 def test_a_path_answers_where_a_file_is_written() -> None:
@@ -307,3 +334,45 @@ def test_a_reason_is_not_answered_by_an_entry_name(embedder) -> None:
     reader, passages = hand_made_reader(embedder, SHELF)
     draft = reader.generate("why are the records removed from the disk when the shelf is closed?", passages, [])
     assert draft.short_answer != "shelf.getsize()"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "pointer"),
+    [
+        ("See Section 9.1.1 for how to purge archives.", True),
+        ("For details on purging archives, see widget-purge(1).", True),
+        ("--purge=<mode>: See the PURGE MODES section in widget(1) for details.", True),
+        ("The purge modes are described below.", True),
+        ("Purging an archive frees its space (see Chapter 6, Archives).", False),
+        ("Run widget stat to see how much space a purge frees.", False),
+    ],
+)
+def test_a_cross_reference_points_elsewhere(sentence: str, pointer: bool) -> None:
+    assert points_elsewhere(sentence) is pointer
+
+
+POINTERS = {
+    "purging": [
+        "Old archives take up space in the store.",
+        "See Section 4.2 for how to purge old archives from the store.",
+        "Old archives are removed from the store by widget purge, which frees their space at once.",
+    ],
+}
+
+
+def test_a_cross_reference_is_never_quoted_as_the_answer(embedder) -> None:
+    reader, passages = _reader(embedder, POINTERS)
+    draft = reader.generate("how do i purge old archives from the store?", passages, [])
+    assert not draft.abstained
+    assert "widget purge" in draft.text
+    assert not any("See Section" in q for qs in draft.quotes.values() for q in qs)
+
+
+def test_a_quote_ending_in_a_quoted_name_stays_its_own_claim() -> None:
+    from rag.answer_values import as_sentence
+    from rag.claims import parse_claims
+
+    first, second = 'Bump the version, e.g. one appended with "+x1" in "widget/changelog"', "Widgets keep old versions."
+    claims = parse_claims(f"{as_sentence(first)} [1] {as_sentence(second)} [2]")
+    assert [(c.text, [r.n for r in c.refs]) for c in claims] == [(first + ".", [1]), (second, [2])]
+    assert as_sentence("he said, “we will act.”") == "he said, “we will act.”"
