@@ -78,6 +78,7 @@ def _prepare_html(html: str) -> tuple[str, list[Block]]:
     except (ValueError, lxml.etree.ParserError):
         return html, []
     _refuse_stub(doc)
+    _drop_controls(doc)
     _close_broken_lists(doc)
     drop_link_blocks(doc)
     _mark_exponents(doc)
@@ -109,6 +110,18 @@ def _prepare_html(html: str) -> tuple[str, list[Block]]:
 
 
 _LIST_TAGS = frozenset({"dl", "ul", "ol", "li", "dt", "dd"})
+
+
+def _drop_controls(doc) -> None:
+    """Buttons and form controls are page furniture, never text: Node.js's API pages end every code
+    block with a "copy" button (stored as "myEmitter.emit('event');copy"). A code block showing the same
+    example twice (`<pre><code class="mjs">...</code><code class="cjs">...</code></pre>`, one of them
+    shown by a toggle) keeps its variants apart on their own lines instead of running one into the next."""
+    for control in doc.xpath("//button | //input | //select | //textarea"):
+        control.drop_tree()
+    for pre in doc.xpath("//pre[count(code) > 1]"):
+        for code in pre.findall("code")[:-1]:
+            code.tail = "\n\n" + (code.tail or "")
 
 
 def _close_broken_lists(doc) -> None:

@@ -147,6 +147,20 @@ def test_a_list_entry_opening_with_inline_code_keeps_its_prose(tmp_path: Path) -
     assert "```\nacme.console\n```" not in doc.text
 
 
+def test_a_copy_button_is_not_code_and_two_flavours_of_an_example_stay_apart(tmp_path: Path) -> None:
+    page = (
+        "<html><head><title>Events</title></head><body><h1>Events</h1>"
+        "<p>The emitter calls every listener of an event in the order they were added.</p>"
+        '<pre><input type="checkbox" aria-label="Show modern syntax"><code class="mjs">import { on } from "ev";'
+        '</code><code class="cjs">const { on } = require("ev");</code><button class="copy-button">copy</button></pre>'
+        "<p>Listeners run synchronously, one after another.</p></body></html>"
+    )
+    (tmp_path / "events.html").write_text(page, encoding="utf-8")
+    doc = load_file(tmp_path / "events.html", tmp_path)
+    assert 'import { on } from "ev";\n\nconst { on } = require("ev");\n```' in doc.text
+    assert "copy" not in doc.text
+
+
 def test_pdf_paragraphs_are_joined_lines(tmp_path: Path) -> None:
     path = write_pdf(
         tmp_path / "report.pdf",
