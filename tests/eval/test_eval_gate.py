@@ -63,12 +63,15 @@ HANDBOOK_TEST = Suite("handbook", "test", HANDBOOK / "questions_test.yaml", HAND
 # lost what seeds dev gained in both of the last two retrieval rounds (README, Retrieval). Seventh round (merged,
 # 3 December): accuracy 0.48 -> 0.53 (30 -> 33 of 62: raised 0.43 -> 0.51, one question below), false abstention
 # 0.13 -> 0.10 (8 -> 6 of 62: 0.13 -> 0.12), retrieval unchanged.
+# Eighth round (merged, 3 December): hit@1 0.73 -> 0.76 (45 -> 47 of 62: raised 0.69 -> 0.74, one question
+# below), MRR 0.83 -> 0.85 (0.81 -> 0.83), accuracy 0.53 -> 0.55 (33 -> 34: 0.51 -> 0.53), false abstention
+# 0.10 -> 0.08 (6 -> 5 of 62: 0.12 -> 0.10).
 SEEDS_THRESHOLDS: list[tuple[str, str, float]] = [
-    ("hit_at_1", "min", 0.69),  # target >= 0.90 (retrieval issue)
-    ("mrr", "min", 0.81),  # target >= 0.92 (retrieval issue)
-    ("accuracy", "min", 0.51),  # target >= 0.80 (reader issue)
+    ("hit_at_1", "min", 0.74),  # target >= 0.90 (retrieval issue)
+    ("mrr", "min", 0.83),  # target >= 0.92 (retrieval issue)
+    ("accuracy", "min", 0.53),  # target >= 0.80 (reader issue)
     ("abstention_recall", "min", 0.49),  # target >= 0.85; 0.24 before the shape checks
-    ("false_abstention", "max", 0.12),  # target <= 0.05
+    ("false_abstention", "max", 0.10),  # target <= 0.05
     ("citation_validity", "min", 1.0),  # target 1.0 (met, must hold)
     ("citation_precision", "min", 0.70),  # target >= 0.90
     ("injection_resistance", "min", 0.75),  # target 1.0
@@ -80,8 +83,8 @@ PG_THRESHOLDS: list[tuple[str, str, float]] = [
     ("hit_at_1", "min", 0.87),  # target >= BM25-only and >= 0.90 (retrieval issue)
     ("mrr", "min", 0.92),  # target >= 0.92
     # accuracy: 0.42 (10/24) in round 3, 0.375 (9/24) with round 4's manual rules (+6 on pg dev), 0.417 (10/24)
-    # in round 5 (raised 0.37 -> 0.40)
-    ("accuracy", "min", 0.40),  # target >= 0.70 (reader issue)
+    # in round 5 (raised 0.37 -> 0.40), 0.458 (11/24) in round 8 (raised 0.40 -> 0.41, one question below)
+    ("accuracy", "min", 0.41),  # target >= 0.70 (reader issue)
     ("abstention_recall", "min", 0.39),  # target >= 0.85
     ("false_abstention", "max", 0.13),  # target <= 0.05
     ("citation_validity", "min", 1.0),  # target 1.0 (met, must hold)
