@@ -36,7 +36,6 @@ HOW_LONG = re.compile(r"\bhow long\b", re.I)
 CODE_SYMBOL_SHARE = 0.06  # above this share of symbols ("=", "/", "_", ">") a sentence is code, not prose
 CODE = re.compile(r"\b[A-Za-z_][\w.]*\(\)|\b[A-Za-z_]\w*=\w+|\b[a-z_]\w*\.[A-Za-z_][\w.]*[A-Za-z_]\b")
 DIGITS = re.compile(r"\d")
-AMOUNT_TOKEN = re.compile(r"\d")  # "800Kib/sec", "2.5x": a code-shaped token opening with a digit is an amount
 QUOTED = re.compile(r'["“]([^"“”\n]{3,80})["”]')
 BARE_NUMBER = re.compile(r"(?<![\w.,-])\d[\d,]*(?:\.\d+)?(?![\w.,-]*\w)")
 YEAR = re.compile(r"\b(19|20)\d\d\b")
@@ -82,7 +81,8 @@ def answer_spans(
         named += code_spans(text)  # "which function ...": in technical text the name is an identifier
         named = [s for s in named if not in_question(s.text, query)]
     if query.asks_code:  # "which option ...", "how do i ...": a command, option or keyword not asked about
-        tokens = [_quoted_command(text, t) for t in code_tokens(text) if not AMOUNT_TOKEN.match(t.text)]
+        # a code-shaped token opening with a digit ("800Kib/sec", "2.5x") is an amount, not a command
+        tokens = [_quoted_command(text, t) for t in code_tokens(text) if not DIGITS.match(t.text)]
         named += [t for t in tokens if new_to(query.text, t) and not any(t.start == s.start for s in named)]
     return named
 
