@@ -17,6 +17,7 @@ import logging
 import math
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from rag.evidence import Asked, sentence_cosines, typed_sentence
 from rag.fusion import FusionConfig, Ranking, leading, rank_passages
 from rag.passages import Passage
 from rag.rerank import Reranker
-from rag.store import ChromaStore, StoredChunk
+from rag.store import ChromaStore, StoredChunk, StoredSentence
 from rag.text import content_terms, hyphen_parts, keyword_terms
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,10 @@ TYPED_WEIGHT = 0.5
 # Only the leading fused chunks are looked at (their sentences are read from the store, the costly part):
 # dev hit@1 of the 168 over the leading 8 / 12 -> 145, 20 -> 146, 30 -> 147 (= every candidate).
 TYPED_POOL = 30
+# Sentences of the pool's chunks, kept by chunk id (ids hold the content hash, so an entry never goes stale):
+# a Chroma get of 30 chunks' sentences per typed question was two thirds of its retrieval time on the seeds.
+# ~12 KB per chunk (its sentences' vectors): 2,048 chunks are ~25 MB.
+SENTENCE_CACHE_CHUNKS = 2048
 
 
 @dataclass
@@ -96,6 +101,8 @@ class HybridRetriever:
         self._token = ""
         self._checked_at = 0.0
         self._lock = threading.Lock()
+        self._sentences: OrderedDict[str, list[StoredSentence]] = OrderedDict()
+        self._sentences_lock = threading.Lock()
 
     # -- index snapshot -----------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -187,9 +194,27 @@ class HybridRetriever:
 
     def _typed(self, candidates: list[str], vector: np.ndarray, asked: Asked) -> Ranking:
         """The candidates holding a sentence with a candidate answer, by that sentence's cosine (rag.evidence)."""
-        sentences = self.store.sentences_for(candidates)
+        sentences = self._sentences_of(candidates)
         scores = typed_sentence(sentences, sentence_cosines(sentences, vector), asked.types, asked.terms)
         return Ranking.of(sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])), weight=TYPED_WEIGHT)
+
+    def _sentences_of(self, chunk_ids: list[str]) -> list[StoredSentence]:
+        """The stored sentences of these chunks, read from the store only for chunks not seen lately."""
+        with self._sentences_lock:
+            missing = [cid for cid in chunk_ids if cid not in self._sentences]
+        if missing:
+            fetched: dict[str, list[StoredSentence]] = {cid: [] for cid in missing}
+            for sentence in self.store.sentences_for(missing):
+                fetched.setdefault(sentence.chunk_id, []).append(sentence)
+            with self._sentences_lock:
+                self._sentences.update(fetched)
+                while len(self._sentences) > SENTENCE_CACHE_CHUNKS:
+                    self._sentences.popitem(last=False)
+        with self._sentences_lock:
+            for cid in chunk_ids:
+                if cid in self._sentences:
+                    self._sentences.move_to_end(cid)
+            return [s for cid in chunk_ids for s in self._sentences.get(cid, [])]
 
     def _keyword(self, snap: Snapshot, query: str) -> list[tuple[int, float]]:
         terms = keyword_terms(query)

@@ -118,3 +118,11 @@ def test_a_typed_question_lifts_the_page_naming_an_answer_over_the_one_repeating
     assert lifted["answer.md"] - lifted["echo.md"] > plain["answer.md"] - plain["echo.md"]
     untyped = Asked(frozenset(), asked.terms)  # no asked-for type: no sentence is read, nothing moves
     assert scores(retriever.retrieve(question, 4, asked=untyped)) == plain
+    # the pool's sentences are kept by chunk id: asking again, or from a retriever that never read them,
+    # ranks alike
+    assert scores(retriever.retrieve(question, 4, asked=asked)) == lifted
+    fresh = HybridRetriever(ChromaStore(settings), embedder, settings.data_dir)
+    assert scores(fresh.retrieve(question, 4, asked=asked)) == lifted
+    assert sorted((s.chunk_id, s.index, s.text) for s in retriever._sentences_of(chunk_ids)) == sorted(
+        (s.chunk_id, s.index, s.text) for s in sentences
+    )
