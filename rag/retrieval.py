@@ -194,11 +194,11 @@ class HybridRetriever:
 
     def _typed(self, candidates: list[str], vector: np.ndarray, asked: Asked) -> Ranking:
         """The candidates holding a sentence with a candidate answer, by that sentence's cosine (rag.evidence)."""
-        sentences = self._sentences_of(candidates)
+        sentences = self.sentences_of(candidates)
         scores = typed_sentence(sentences, sentence_cosines(sentences, vector), asked.types, asked.terms)
         return Ranking.of(sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])), weight=TYPED_WEIGHT)
 
-    def _sentences_of(self, chunk_ids: list[str]) -> list[StoredSentence]:
+    def sentences_of(self, chunk_ids: list[str]) -> list[StoredSentence]:
         """The stored sentences of these chunks, read from the store only for chunks not seen lately."""
         with self._sentences_lock:
             missing = [cid for cid in chunk_ids if cid not in self._sentences]

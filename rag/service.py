@@ -58,7 +58,8 @@ def build_engine(settings: Settings | None = None) -> Engine:
         reranker=build_reranker(settings),
         rerank_candidates=settings.rerank_candidates,
     )
-    reader = ExtractiveGenerator(embedder, store.sentences_for, idf=lambda term: retriever.snapshot().idf(term))
+    # the reader reads the passages' sentences through the retriever, which already holds those of its pool
+    reader = ExtractiveGenerator(embedder, retriever.sentences_of, idf=lambda term: retriever.snapshot().idf(term))
     extractive = ExtractiveAnswerer(reader)
     llm = build_generator(settings)
     if llm is None:

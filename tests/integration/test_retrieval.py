@@ -123,6 +123,6 @@ def test_a_typed_question_lifts_the_page_naming_an_answer_over_the_one_repeating
     assert scores(retriever.retrieve(question, 4, asked=asked)) == lifted
     fresh = HybridRetriever(ChromaStore(settings), embedder, settings.data_dir)
     assert scores(fresh.retrieve(question, 4, asked=asked)) == lifted
-    assert sorted((s.chunk_id, s.index, s.text) for s in retriever._sentences_of(chunk_ids)) == sorted(
+    assert sorted((s.chunk_id, s.index, s.text) for s in retriever.sentences_of(chunk_ids)) == sorted(
         (s.chunk_id, s.index, s.text) for s in sentences
     )
