@@ -79,6 +79,7 @@ def _prepare_html(html: str) -> tuple[str, list[Block]]:
         return html, []
     _refuse_stub(doc)
     _drop_controls(doc)
+    _separate_code_flavours(doc)
     _close_broken_lists(doc)
     drop_link_blocks(doc)
     _mark_exponents(doc)
@@ -114,11 +115,15 @@ _LIST_TAGS = frozenset({"dl", "ul", "ol", "li", "dt", "dd"})
 
 def _drop_controls(doc) -> None:
     """Buttons and form controls are page furniture, never text: Node.js's API pages end every code
-    block with a "copy" button (stored as "myEmitter.emit('event');copy"). A code block showing the same
-    example twice (`<pre><code class="mjs">...</code><code class="cjs">...</code></pre>`, one of them
-    shown by a toggle) keeps its variants apart on their own lines instead of running one into the next."""
+    block with a "copy" button (stored as "myEmitter.emit('event');copy")."""
     for control in doc.xpath("//button | //input | //select | //textarea"):
         control.drop_tree()
+
+
+def _separate_code_flavours(doc) -> None:
+    """A code block showing the same example twice (`<pre><code class="mjs">...</code><code
+    class="cjs">...</code></pre>`, one of them shown by a toggle) keeps its variants apart on their own
+    lines instead of running one into the next."""
     for pre in doc.xpath("//pre[count(code) > 1]"):
         for code in pre.findall("code")[:-1]:
             code.tail = "\n\n" + (code.tail or "")
