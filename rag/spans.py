@@ -47,6 +47,12 @@ FULL_COVERAGE = 0.9
 # Labels of names that can be what an untyped question asks for. Nationalities and places are left
 # out: news sentences nearly all hold one as a descriptor ("Chinese", "in Karachi"), so they tell nothing.
 NAME_LABELS = frozenset({"PERSON", "ORG", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"})
+ACRONYM_MIN = 2  # letters of the shortest acronym read as a name's initials ("UN", "BLA")
+ACRONYM_JOINERS = frozenset({"of", "and", "on", "for", "the"})  # "Ministry of State Security" is "MSS"
+# Questions that ask for a name spelled out: there its expansion is the answer, not a repeat of the question.
+EXPANSION_ASKED = re.compile(
+    r"\b(?:stands? for|short for|full (?:name|form)|abbreviat\w*|acronym|spelled out|expan\w+)\b", re.I
+)
 
 
 def answer_spans(
@@ -208,10 +214,49 @@ def holds_wanted(text: str, query: Query, annotation: Annotation, previous_terms
 
 
 def in_question(span: str, query: Query) -> bool:
-    """A span that adds nothing to the question: every word of it is already asked about."""
-    terms = content_terms(span)
+    """A span that adds nothing to the question: every word of it is already asked about, spelled out
+    or as the acronym the question uses ("China-Pakistan Economic Corridor" when it asks about "cpec")."""
     asked = set(query.terms) | set(query.context_terms)
+    if EXPANSION_ASKED.search(query.text):
+        return _words_asked(span, asked)  # "what does BLA stand for": the spelled-out name is the answer
+    spelled = " ".join(_spelled_out(span, set(words(f"{query.text} {query.context}"))))
+    return _words_asked(spelled, asked)
+
+
+def _words_asked(text: str, asked: set[str]) -> bool:
+    terms = content_terms(text)
     return not terms or all(t in asked for t in terms)
+
+
+def _spelled_out(span: str, question_words: set[str]) -> list[str]:
+    """The span's words without the runs of capitalised words whose initials spell one of the question's
+    words: the question names that thing by its acronym."""
+    tokens = [piece for token in span.split() for piece in token.split("-") if piece]
+    kept, i = [], 0
+    while i < len(tokens):
+        end = _acronym_run_end(tokens, i, question_words)
+        if end > i:
+            i = end
+        else:
+            kept.append(tokens[i])
+            i += 1
+    return kept
+
+
+def _acronym_run_end(tokens: list[str], start: int, question_words: set[str]) -> int:
+    """The end of the longest run from `start` of capitalised words (joined by "of", "and", "on", "for",
+    "the") whose initials are a question word of ACRONYM_MIN letters or more; `start` when there is none."""
+    initials, best = "", start
+    for i in range(start, len(tokens)):
+        token = tokens[i].strip("(),.;:'\"“”’")
+        if token.lower() in ACRONYM_JOINERS and initials:
+            continue
+        if not token[:1].isupper():
+            break
+        initials += token[0].lower()
+        if len(initials) >= ACRONYM_MIN and initials in question_words:
+            best = i + 1
+    return best
 
 
 def restates(novelty: float, keyword: float) -> bool:
