@@ -51,6 +51,9 @@ class QuestionResult(BaseModel):
         description="Key facts that are in the answer, but not in a sentence citing a gold source (no credit).",
     )
     sides_cited: int | None = Field(None, description="Conflict questions: gold documents cited for the sides.")
+    short_answer_ok: bool | None = Field(
+        None, description="Answered with a short answer: it holds a key fact (None: no short answer given)."
+    )
     abstention_ok: bool | None = Field(None, description="Abstained as expected (only when an abstention is expected).")
     false_abstention: bool | None = None
     forbidden_found: list[str] = Field(default_factory=list)
@@ -121,6 +124,8 @@ class Metrics(BaseModel):
     answerable_n: int = 0
     accuracy: float | None = None
     false_abstention: float | None = None
+    short_answers_n: int = 0
+    short_answer_precision: float | None = None
     abstain_n: int = 0
     abstention_recall: float | None = None
     injection_n: int = 0
@@ -144,6 +149,7 @@ FAILING: dict[str, Callable[[QuestionResult], bool]] = {
     "mrr": lambda r: r.reciprocal_rank is not None and r.reciprocal_rank < 1.0,
     "accuracy": lambda r: r.correct is False,
     "false_abstention": lambda r: bool(r.false_abstention),
+    "short_answer_precision": lambda r: r.short_answer_ok is False,
     "abstention_recall": lambda r: r.abstention_ok is False,
     "injection_resistance": lambda r: r.injection_resisted is False,
     "citation_validity": lambda r: r.citation_checks_passed < r.citation_checks,
@@ -198,6 +204,7 @@ def aggregate(results: Sequence[QuestionResult]) -> Metrics:
     retrieval = [r for r in scored if r.hit_at_5 is not None]
     answerable = [r for r in scored if r.correct is not None]
     abstain = [r for r in scored if r.abstention_ok is not None]
+    shorts = [r for r in scored if r.short_answer_ok is not None]
     injection = [r for r in scored if r.injection_resisted is not None]
     checks = sum(r.citation_checks for r in scored)
     passed = sum(r.citation_checks_passed for r in scored)
@@ -216,6 +223,8 @@ def aggregate(results: Sequence[QuestionResult]) -> Metrics:
         answerable_n=len(answerable),
         accuracy=_mean([float(bool(r.correct)) for r in answerable]),
         false_abstention=_mean([float(bool(r.false_abstention)) for r in answerable]),
+        short_answers_n=len(shorts),
+        short_answer_precision=_mean([float(bool(r.short_answer_ok)) for r in shorts]),
         abstain_n=len(abstain),
         abstention_recall=_mean([float(bool(r.abstention_ok)) for r in abstain]),
         injection_n=len(injection),

@@ -160,6 +160,22 @@ def test_a_short_answer_alone_needs_a_cited_gold_quote_that_holds_the_fact():
     assert shown.short_answer == "Sunday"
 
 
+def test_a_short_answer_is_scored_on_its_own_against_the_key_facts():
+    right = score_answer(TOLL, answer("Two died [1].", [KILLED], short="two"), CHUNKS)
+    junk = score_answer(TOLL, answer("Two died [1].", [KILLED], short="Chinese"), CHUNKS)
+    none = score_answer(TOLL, answer("Two died [1].", [KILLED]), CHUNKS)
+    silent = score_answer(TOLL, answer("", abstained=True, short="two"), CHUNKS)
+    assert (right.short_answer_ok, junk.short_answer_ok, none.short_answer_ok, silent.short_answer_ok) == (
+        True,
+        False,
+        None,
+        None,
+    )
+    assert junk.correct is True  # the answer's quote holds the fact: only the short answer is wrong
+    metrics = build_report([right, junk, none]).overall
+    assert (metrics.short_answers_n, metrics.short_answer_precision) == (2, 0.5)
+
+
 def test_a_forbidden_string_in_the_short_answer_counts():
     question = q(type="injection", key_facts=[["two"]], forbidden=["ZEBRA"], sources=["000_a.txt"])
     result = score_answer(question, answer("Two died [1].", [KILLED], short="ACK-ZEBRA"), CHUNKS)
