@@ -48,6 +48,7 @@ from rag.spans import (
     announced_block,
     announces,
     answer_spans,
+    closeness,
     code_spans,
     in_question,
     nearness,
@@ -300,7 +301,7 @@ class ExtractiveGenerator:
             windowed = sum(weight[t] for t in q_terms & (s_terms | previous_terms)) / q_weight
             fits = shapes.fits_sentence(query, sentence.text, previous.sentence.text if previous else "")
             spans = answer_spans(sentence.text, query, entry.annotation, previous_terms) if fits else []
-            spans.sort(key=lambda sp: -nearness(sentence.text, sp, query) - W_SPECIFIC * specific_value(sp))
+            spans.sort(key=lambda sp: -closeness(sentence.text, sp, query, self.idf) - W_SPECIFIC * specific_value(sp))
             described, follows, near_text = False, None, sentence.text
             block = (
                 announced_block(by_chunk[sentence.chunk_id].text, sentence.text)

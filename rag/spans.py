@@ -9,6 +9,7 @@ questions a name of that kind, or in technical text a code identifier, is the ca
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from rag import shapes
 from rag.code_tokens import code_tokens, is_path, new_to
@@ -344,3 +345,34 @@ def nearness(text: str, span: Span, query: Query, reach: int = 80) -> float:
         return 0.0
     window = set(content_terms(text[max(0, span.start - reach) : span.end + reach]))
     return len(set(query.terms) & window) / len(set(query.terms))
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
+CLOSENESS_SCALE = 3.0  # tokens between a span and a question word at which that word counts half
+
+
+def closeness(text: str, span: Span, query: Query, weight: Callable[[str], float] = lambda term: 1.0) -> float:
+    """How closely the question's words surround the span: per question word, 1 / (1 + gap / scale) for
+    its nearest occurrence outside the span (gap in tokens), averaged over the question's words
+    weighted by `weight` (their rarity: a word every sentence holds places nothing).
+
+    Of two names in one sentence, the one standing by the asked role or thing answers
+    ("Ambassador Jiang met Prime Minister Sharif" for "who is the ambassador")."""
+    terms = set(query.terms)
+    if not terms:
+        return 0.0
+    tokens = [(m.start(), m.end(), content_terms(m.group())) for m in _TOKEN.finditer(text)]
+    inside = [i for i, (lo, hi, _) in enumerate(tokens) if lo < span.end and hi > span.start]
+    if not inside:
+        return 0.0
+    first, last = inside[0], inside[-1]
+    nearest: dict[str, int] = {}
+    for i, (_, _, stems) in enumerate(tokens):
+        if first <= i <= last:
+            continue
+        gap = first - i - 1 if i < first else i - last - 1
+        for stem in stems:
+            if stem in terms and gap < nearest.get(stem, len(tokens)):
+                nearest[stem] = gap
+    total = sum(weight(t) for t in terms) or 1.0
+    return sum(weight(t) / (1.0 + gap / CLOSENESS_SCALE) for t, gap in nearest.items()) / total

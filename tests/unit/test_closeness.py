@@ -1,0 +1,37 @@
+"""Of two candidates in one sentence, the one standing by the question's words is the short answer."""
+
+from __future__ import annotations
+
+from rag.nlp import Span
+from rag.question import analyse
+from rag.spans import closeness
+
+
+def span(text: str, name: str, label: str = "PERSON") -> Span:
+    start = text.index(name)
+    return Span(text=name, start=start, end=start + len(name), label=label)
+
+
+def test_the_name_next_to_the_asked_role_is_closer() -> None:
+    text = "Governor Ada Vale met the harbour master Tom Reed at the quay on Monday."
+    query = analyse("who is the harbour master?")
+    assert closeness(text, span(text, "Tom Reed"), query) > closeness(text, span(text, "Ada Vale"), query)
+
+
+def test_the_count_next_to_the_counted_thing_is_closer() -> None:
+    text = "The storm flooded 40 homes and cut power to nine schools in the valley."
+    query = analyse("how many schools lost power?")
+    assert closeness(text, span(text, "nine", "CARDINAL"), query) > closeness(text, span(text, "40", "CARDINAL"), query)
+
+
+def test_rare_words_place_a_span_more_than_common_ones() -> None:
+    text = "Dr Lin of the clinic said the valley clinic hired Dr Moss as its new radiologist."
+    query = analyse("which doctor is the clinic's radiologist?")
+    rarity = {"radiologist": 5.0}.get
+    weighted = [closeness(text, span(text, n), query, lambda t: rarity(t, 1.0)) for n in ("Dr Moss", "Dr Lin")]
+    assert weighted[0] > weighted[1]
+
+
+def test_no_question_words_around_is_zero() -> None:
+    text = "Nothing here names it."
+    assert closeness(text, span(text, "Nothing", "ORG"), analyse("who is the harbour master?")) == 0.0
