@@ -36,6 +36,7 @@ class Candidate:
     novelty: float = 1.0
     fits: bool = True  # holds what the question's form needs (rag.shapes.fits_sentence)
     follows: str | None = None  # the sentence it announces ("... the following command:"), quoted after it
+    faint: frozenset[int] = frozenset()  # ids of its spans that no question word stands near: not short answers
 
     @property
     def value(self) -> str | None:
@@ -57,7 +58,7 @@ def short_answer(chosen: list[Candidate], query: Query, disagree: bool) -> str |
     """The asked-for value alone: one value, the different values side by side, or the names listed."""
     values: list[str] = []
     for cand in chosen if (disagree or query.plural or query.wants is Wants.number) else chosen[:1]:
-        value = next((s.text for s in cand.spans if is_value(s)), None)
+        value = next((s.text for s in cand.spans if is_value(s) and id(s) not in cand.faint), None)
         if value and norm(value) not in {norm(v) for v in values}:
             values.append(value)
         if not (disagree or query.plural):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from rag.answer_values import Candidate, short_answer
+from rag.extractive import SHORT_CLOSENESS
 from rag.nlp import Span
+from rag.passages import Passage
 from rag.question import analyse
 from rag.spans import closeness
 
@@ -35,3 +38,15 @@ def test_rare_words_place_a_span_more_than_common_ones() -> None:
 def test_no_question_words_around_is_zero() -> None:
     text = "Nothing here names it."
     assert closeness(text, span(text, "Nothing", "ORG"), analyse("who is the harbour master?")) == 0.0
+
+
+def test_a_value_no_question_word_stands_near_is_not_the_short_answer() -> None:
+    text = "Reed joined in 2001. The fund later paid 40 dollars to the harbour master Tom Reed."
+    passage = Passage(n=1, chunk_id="a#0", doc_id="a", source="a.txt", title="A", text=text, score=1.0)
+    far, near = span(text, "2001", "DATE"), span(text, "Tom Reed")
+    query = analyse("who is the harbour master?")
+    shown = Candidate(passage, text, 0, 1.0, 0.5, True, 1.0, spans=[far, near])
+    faint = Candidate(passage, text, 0, 1.0, 0.5, True, 1.0, spans=[far, near], faint=frozenset({id(far)}))
+    assert short_answer([shown], query, disagree=False) == "2001"
+    assert short_answer([faint], query, disagree=False) == "Tom Reed"
+    assert SHORT_CLOSENESS > 0.0  # and a span with no question word in its sentence scores 0 (test above)
