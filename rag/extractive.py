@@ -45,6 +45,7 @@ from rag.passages import Draft, Passage
 from rag.question import Query, Wants, analyse, looks_like_instruction
 from rag.schemas import Turn
 from rag.spans import (
+    acronym_of_question,
     announced_block,
     announces,
     answer_spans,
@@ -361,7 +362,11 @@ class ExtractiveGenerator:
                     novelty,
                     fits,
                     follows,
-                    faint=frozenset(i for i, c in close.items() if c < SHORT_CLOSENESS),
+                    faint=frozenset(
+                        id(sp)
+                        for sp in spans
+                        if close.get(id(sp), 1.0) < SHORT_CLOSENESS or acronym_of_question(sp.text, query)
+                    ),
                 )
             )
             previous_terms, previous_chunk, previous = s_terms, sentence.chunk_id, entry

@@ -215,13 +215,18 @@ def holds_wanted(text: str, query: Query, annotation: Annotation, previous_terms
 
 
 def in_question(span: str, query: Query) -> bool:
-    """A span that adds nothing to the question: every word of it is already asked about, spelled out
-    or as the acronym the question uses ("China-Pakistan Economic Corridor" when it asks about "cpec")."""
-    asked = set(query.terms) | set(query.context_terms)
-    if EXPANSION_ASKED.search(query.text):
-        return _words_asked(span, asked)  # "what does BLA stand for": the spelled-out name is the answer
+    """A span that adds nothing to the question: every word of it is already asked about."""
+    return _words_asked(span, set(query.terms) | set(query.context_terms))
+
+
+def acronym_of_question(span: str, query: Query) -> bool:
+    """A name the question already asks about by its acronym ("China-Pakistan Economic Corridor" when it
+    asks about "cpec"): it may answer (its sentence is about the subject) but is no short answer, unless the
+    question asks for the spelled-out name ("what does BLA stand for")."""
+    if EXPANSION_ASKED.search(query.text) or in_question(span, query):
+        return False
     spelled = " ".join(_spelled_out(span, set(words(f"{query.text} {query.context}"))))
-    return _words_asked(spelled, asked)
+    return _words_asked(spelled, set(query.terms) | set(query.context_terms))
 
 
 def _words_asked(text: str, asked: set[str]) -> bool:

@@ -1,11 +1,11 @@
-"""A name the question asks about by its acronym is the question's subject, not a new answer."""
+"""A name the question asks about by its acronym names its subject: a candidate, but not a short answer."""
 
 from __future__ import annotations
 
 import pytest
 
 from rag.question import analyse
-from rag.spans import in_question
+from rag.spans import acronym_of_question, in_question
 
 
 @pytest.mark.parametrize(
@@ -17,8 +17,9 @@ from rag.spans import in_question
         ("who funds the cpe", "Coastal-Port Expressway"),  # hyphenated words give one initial each
     ],
 )
-def test_an_expanded_acronym_of_the_question_is_in_the_question(question: str, span: str) -> None:
-    assert in_question(span, analyse(question))
+def test_an_expanded_acronym_of_the_question_names_its_subject(question: str, span: str) -> None:
+    assert acronym_of_question(span, analyse(question))
+    assert not in_question(span, analyse(question))  # still a candidate: its sentence is about the subject
 
 
 @pytest.mark.parametrize(
@@ -31,10 +32,11 @@ def test_an_expanded_acronym_of_the_question_is_in_the_question(question: str, s
     ],
 )
 def test_other_names_and_asked_expansions_are_new(question: str, span: str) -> None:
-    assert not in_question(span, analyse(question))
+    assert not acronym_of_question(span, analyse(question))
 
 
 def test_plain_words_still_decide_without_acronyms() -> None:
     query = analyse("which company built the harbour?")
-    assert in_question("the harbour", query)
+    assert in_question("the harbour", query) and not acronym_of_question("the harbour", query)
     assert not in_question("Harbour Works Ltd", query)
+    assert not acronym_of_question("Harbour Works Ltd", query)
