@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rag.answer_values import Candidate, amounts, disagrees, name_variants, norm, same_text
+from rag.answer_values import Candidate, amounts, disagrees, name_variants, norm, same_text, same_value
 from rag.question import NUMERIC, TEMPORAL, Query, Wants
 from rag.spans import specific_value
 from rag.text import content_terms
@@ -59,6 +59,9 @@ def combine(query: Query, candidates: list[Candidate], idf: Callable[[str], floa
             # "$65bn" in one, "$60bn" in another is a disagreement the reader must see
             if valued and other.score >= best.score * DISAGREE_RATIO and disagrees(other, chosen, query):
                 chosen.append(other)
+            continue
+        if valued and _another_value(other, chosen):
+            chosen.append(other)  # one page giving "about 5 years" and "three years": both figures are shown
             continue
         if not many and any(other.passage.doc_id == c.passage.doc_id for c in chosen):
             continue
@@ -131,6 +134,17 @@ def _other_sources(candidates: list[Candidate], chosen: list[Candidate]) -> list
         ):
             out.append(other)
     return out
+
+
+def _another_value(other: Candidate, chosen: list[Candidate]) -> bool:
+    """A sentence, of any document, giving a specific value of the asked kind that no chosen sentence
+    gives, close enough in score to the best to be about the same thing."""
+    best = chosen[0]
+    if not (other.holds_wanted and best.value) or other.score < best.score * VALUE_DISAGREE_RATIO:
+        return False
+    if not (specific_value(other.spans[0]) and specific_value(best.spans[0]) and _same_kind(other, best)):
+        return False
+    return not any(same_value(other, c) or same_text(other.text, c.text) for c in chosen if c.value)
 
 
 def _same_kind(other: Candidate, best: Candidate) -> bool:
