@@ -9,7 +9,7 @@ from rag.question import NUMERIC, TEMPORAL, Query, Wants
 from rag.spans import nearness, specific_value
 from rag.text import content_terms
 
-VALUE_DISAGREE_RATIO = 0.8  # another article naming the asked-for thing differently is shown down to this share
+VALUE_DISAGREE_RATIO = 0.8  # another name for the asked-for thing, or another figure of it, is shown down to this share
 JOIN_RATIO = 0.75  # other sentences within this share of the best score may join the answer
 MIN_GAIN = 0.15  # share of the question's weight a joining sentence must newly cover
 LIST_JOIN_RATIO = 0.85  # for "which forces ...": another sentence naming something new joins above this share
