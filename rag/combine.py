@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rag.answer_values import Candidate, amounts, disagrees, name_variants, norm, same_text
+from rag.answer_values import Candidate, amounts, disagrees, name_variants, norm, same_text, same_value
 from rag.question import NUMERIC, TEMPORAL, Query, Wants
-from rag.spans import specific_value
+from rag.spans import nearness, specific_value
 from rag.text import content_terms
 
-VALUE_DISAGREE_RATIO = 0.8  # another article naming the asked-for thing differently is shown down to this share
+VALUE_DISAGREE_RATIO = 0.8  # another name for the asked-for thing, or another figure of it, is shown down to this share
 JOIN_RATIO = 0.75  # other sentences within this share of the best score may join the answer
 MIN_GAIN = 0.15  # share of the question's weight a joining sentence must newly cover
 LIST_JOIN_RATIO = 0.85  # for "which forces ...": another sentence naming something new joins above this share
@@ -59,6 +59,9 @@ def combine(query: Query, candidates: list[Candidate], idf: Callable[[str], floa
             # "$65bn" in one, "$60bn" in another is a disagreement the reader must see
             if valued and other.score >= best.score * DISAGREE_RATIO and disagrees(other, chosen, query):
                 chosen.append(other)
+            continue
+        if valued and _another_value(other, chosen, query):
+            chosen.append(other)  # one page giving "about 5 years" and "three years": both figures are shown
             continue
         if not many and any(other.passage.doc_id == c.passage.doc_id for c in chosen):
             continue
@@ -131,6 +134,23 @@ def _other_sources(candidates: list[Candidate], chosen: list[Candidate]) -> list
         ):
             out.append(other)
     return out
+
+
+def _another_value(other: Candidate, chosen: list[Candidate], query: Query) -> bool:
+    """A sentence, of any document, giving a specific value of the asked kind that no chosen sentence
+    gives, close enough in score to the best to be about the same thing. Not when another document
+    already agrees with the best one's value (the figure is settled; a third one in the same pages is of
+    another event), nor when none of the question's words stands near the value (it measures something else)."""
+    best = chosen[0]
+    if not (other.holds_wanted and best.value) or other.score < best.score * VALUE_DISAGREE_RATIO:
+        return False
+    if not (specific_value(other.spans[0]) and specific_value(best.spans[0]) and _same_kind(other, best)):
+        return False
+    if any(c.passage.doc_id != best.passage.doc_id and c.value and same_value(c, best) for c in chosen[1:]):
+        return False
+    if not nearness(other.text, other.spans[0], query):
+        return False
+    return not any(same_value(other, c) or same_text(other.text, c.text) for c in chosen if c.value)
 
 
 def _same_kind(other: Candidate, best: Candidate) -> bool:

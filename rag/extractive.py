@@ -37,7 +37,7 @@ from rag.answer_values import (
     short_answer,
     stated_premise,
 )
-from rag.combine import combine
+from rag.combine import TIE_RATIO, combine
 from rag.embedding import Embedder
 from rag.leads import code_lead, drop_repeated_leads, named, paragraph_lead
 from rag.nlp import Annotation, Span
@@ -206,9 +206,30 @@ class ExtractiveGenerator:
             floor = candidates[0].score * TYPED_RATIO
             typed = [c for c in candidates if c.holds_wanted and c.score >= floor]
             candidates = typed + [c for c in candidates if c not in typed]
-        if not self._answers(query, candidates[0]) or not self._about_subject(query, candidates[0], passages):
+        lead = self._subject_lead(query, candidates, passages)
+        if lead is None or not self._answers(query, lead):
             return []
+        if lead is not candidates[0]:
+            candidates = [lead] + [c for c in candidates if c is not lead]
         return combine(query, candidates, self.idf)
+
+    def _subject_lead(self, query: Query, candidates: list[Candidate], passages: list[Passage]) -> Candidate | None:
+        """The best sentence, or when it gives its value for another subject, a runner-up tied with it that
+        is about the question's own. Only for plural questions: each answering sentence may name one of the
+        things asked for and hold only its part of the subject ("which groups let a user use the sound card
+        and edit network connections": one sentence names the audio group, its tie the network one), and at
+        a near tie the score cannot tell which of the two should lead."""
+        best = candidates[0]
+        if self._about_subject(query, best, passages):
+            return best
+        if not query.plural:
+            return None  # one thing asked for: the best sentence's subject decides
+        for other in candidates[1:]:
+            if other.score < best.score * TIE_RATIO:
+                return None
+            if other.holds_wanted >= best.holds_wanted and self._about_subject(query, other, passages):
+                return other
+        return None
 
     def _answers(self, query: Query, best: Candidate) -> bool:
         """Whether the best sentence holds an answer, rather than only being on the question's topic."""
@@ -384,9 +405,7 @@ class ExtractiveGenerator:
         parts: list[tuple[str, list[int]]] = []  # (sentence, passage numbers citing it)
         valued = query.wants in (Wants.number, Wants.date)
         disagree = valued and any(disagrees(c, chosen[:i], query) for i, c in enumerate(chosen) if i)
-        disagree = disagree or any(
-            c.passage.doc_id != chosen[0].passage.doc_id and name_variants(c.name, chosen[0].name) for c in chosen[1:]
-        )
+        disagree = disagree or _named_differently(chosen, query)
         for i, cand in enumerate(chosen):
             quotes.setdefault(cand.passage.n, []).append(cand.text)
             if i and valued and not disagree and same_value(cand, chosen[0]):
@@ -414,6 +433,15 @@ class ExtractiveGenerator:
         if not (disagree or query.plural):
             short = entry_answer(chosen[0], query) or short
         return Draft(text=prefix + text, quotes=quotes, short_answer=short)
+
+
+def _named_differently(chosen: list[Candidate], query: Query) -> bool:
+    """Another article naming the lead's thing differently ("... Council" / "... Organisation"). Not for a
+    plural question: "the Audio Group" and "the Netdev Group" are the list asked for, not two spellings."""
+    lead = chosen[0]
+    return not query.plural and any(
+        c.passage.doc_id != lead.passage.doc_id and name_variants(c.name, lead.name) for c in chosen[1:]
+    )
 
 
 def entry_answer(best: Candidate, query: Query) -> str | None:

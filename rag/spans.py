@@ -39,6 +39,7 @@ CODE = re.compile(r"\b[A-Za-z_][\w.]*\(\)|\b[A-Za-z_]\w*=\w+|\b[a-z_]\w*\.[A-Za-
 DIGITS = re.compile(r"\d")
 QUOTED = re.compile(r'["“]([^"“”\n]{3,80})["”]')
 BARE_NUMBER = re.compile(r"(?<![\w.,-])\d[\d,]*(?:\.\d+)?(?![\w.,-]*\w)")
+NEXT_WORD = re.compile(r" ([A-Za-z]+)\b")
 YEAR = re.compile(r"\b(19|20)\d\d\b")
 # What answers a yes/no question beyond the topic: a negation, a restriction or a condition.
 POLAR = re.compile(r"\b(?:not|no|never|cannot|only|neither|nor|without|must|unless|except)\b|n[’']t\b", re.I)
@@ -85,6 +86,7 @@ def answer_spans(
         stem = _stem(query.focus_noun)
         named = [s for s in annotation.ents + annotation.chunks if stem in content_terms(s.text) and _has_name(s.text)]
         named += _named_by_of(text, stem, annotation)
+        named += _named_before(text, stem, annotation)
         named += code_spans(text)  # "which function ...": in technical text the name is an identifier
         named = [s for s in named if not in_question(s.text, query)]
     if query.asks_code:  # "which option ...", "how do i ...": a command, option or keyword not asked about
@@ -124,6 +126,17 @@ def _named_by_of(text: str, stem: str, annotation: Annotation) -> list[Span]:
         after = chunk.end + 4
         names = [s for s in annotation.ents + annotation.chunks if after <= s.start <= after + 4 and _has_name(s.text)]
         out += [_balanced(s) for s in names[:1]]
+    return out
+
+
+def _named_before(text: str, stem: str, annotation: Annotation) -> list[Span]:
+    """ "an ACCESS EXCLUSIVE lock" parsed as the phrase "an ACCESS EXCLUSIVE" and a verb "lock": a name
+    standing right before the asked noun names it, with the noun."""
+    out = []
+    for chunk in annotation.chunks:
+        following = NEXT_WORD.match(text, chunk.end)
+        if following and _has_name(chunk.text) and content_terms(following.group(1)) == [stem]:
+            out.append(Span(chunk.start, following.end(), "NP", text[chunk.start : following.end()]))
     return out
 
 

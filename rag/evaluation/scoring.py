@@ -19,6 +19,7 @@ from rag.evaluation.results import HIT_K, CitationCheck, QuestionResult
 from rag.schemas import Answer
 
 _WS = re.compile(r"\s+")
+CODE_SHAPED = re.compile(r"\w[/.:_=]\w|^-")  # a path, option, setting or dotted name, not a word
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 # A sentence ends at a line break, or at . ! ? … (and closing quotes) followed by space; markers that
 # open the next piece belong to the sentence before them ("Two died. [1] Next."). A single letter and a
@@ -34,8 +35,9 @@ def normalise_ws(text: str) -> str:
 def fact_matches(fact: str, text: str) -> bool:
     """Case-insensitive match of a key fact in text.
 
-    Words match as word prefixes ("reject" matches "rejected", "two" does not match "network"), and
-    numbers as whole numbers ("2" does not match "2021", "40" does not match "400").
+    Words match as word prefixes ("reject" matches "rejected", "two" does not match "network"), numbers
+    as whole numbers ("2" does not match "2021", "40" does not match "400"), and code-shaped facts
+    (paths, options, dotted names) as whole tokens ("/etc/cron.d" does not match "/etc/cron.daily").
     """
     fact = normalise_ws(fact)
     if not fact:
@@ -45,6 +47,8 @@ def fact_matches(fact: str, text: str) -> bool:
         pattern = r"(?<!\w)" + pattern
     if fact[-1].isdigit():
         pattern += r"(?![\d.,]?\d)"
+    elif fact[-1].isalnum() and CODE_SHAPED.search(fact):
+        pattern += r"(?!\w)"  # a path or option is whole: "/etc/cron.d" is not "/etc/cron.daily"
     return re.search(pattern, text, flags=re.IGNORECASE) is not None
 
 

@@ -112,3 +112,43 @@ def test_every_side_may_quote_more_documents_than_a_plain_answer() -> None:
     cands = [_cand(f"They asked for {ask}.", 1.0 - i * 0.05, doc="abcdef"[i]) for i, ask in enumerate(asks)]
     chosen = combine(query, cands, idf=lambda t: 1.0)
     assert len({c.passage.doc_id for c in chosen}) == MAX_SOURCES
+
+
+def test_one_page_giving_two_figures_for_the_asked_span_shows_both() -> None:
+    query = analyse("how long is a release supported for")
+    lead = _valued("Security support lasts one year after the next release.", 1.0, "a", "one year", "DATE")
+    second = _valued("Each release has an expected lifetime of about 5 years.", 0.85, "a", "about 5 years", "DATE", 2)
+    chosen = combine(query, [lead, second], idf=lambda t: 1.0)
+    assert second in chosen
+
+
+def test_a_second_figure_far_below_the_best_or_the_same_figure_again_stays_out() -> None:
+    query = analyse("how long is a release supported for")
+    lead = _valued("Security support lasts one year after the next release.", 1.0, "a", "one year", "DATE")
+    weak = _valued("Mirrors update within six hours of a release.", 0.6, "a", "six hours", "TIME", 2)
+    again = _valued("Support for a release runs one year past its successor.", 0.85, "a", "one year", "DATE", 3)
+    chosen = combine(query, [lead, weak, again], idf=lambda t: 1.0)
+    assert weak not in chosen and again not in chosen
+
+
+def test_relative_dates_of_one_page_are_not_shown_as_two_figures() -> None:
+    query = analyse("when did the strike start")
+    lead = _valued("The strike began last month at the docks.", 1.0, "a", "last month", "DATE")
+    span = _valued("Talks lasted just a week before the strike.", 0.85, "a", "just a week", "DATE", 2)
+    assert span not in combine(query, [lead, span], idf=lambda t: 1.0)
+
+
+def test_a_figure_two_documents_agree_on_is_not_joined_by_another_event_s_figure() -> None:
+    query = analyse("how many workers were hurt in the mine fire")
+    lead = _valued("Two workers were hurt in the mine fire on Sunday.", 1.0, "a", "Two", "CARDINAL")
+    agreed = _valued("Rescuers said two men had burns after the blaze underground.", 0.99, "b", "two", "CARDINAL")
+    older = _valued("A flood at the mine hurt five workers in 2019.", 0.85, "a", "five", "CARDINAL", 2)
+    chosen = combine(query, [lead, agreed, older], idf=lambda t: 1.0)
+    assert agreed in chosen and older not in chosen
+
+
+def test_a_second_figure_standing_by_none_of_the_question_s_words_is_not_shown() -> None:
+    query = analyse("how long is a release supported for")
+    lead = _valued("Security support lasts one year after the next release.", 1.0, "a", "one year", "DATE")
+    unrelated = _valued("The mirrors took just a week to catch up.", 0.85, "a", "just a week", "DATE", 2)
+    assert unrelated not in combine(query, [lead, unrelated], idf=lambda t: 1.0)

@@ -19,6 +19,7 @@ from rag.evaluation import (
     answer_sentences,
     build_report,
     discover_suites,
+    fact_matches,
     format_comparison,
     render_html,
     score_answer,
@@ -272,3 +273,13 @@ def test_an_unwritable_report_path_is_a_clear_error(tmp_path: Path):
         from rag.evaluation.cli import _write
 
         _write(_reports(), blocker / "eval.html")
+
+
+def test_a_path_or_option_fact_matches_only_the_whole_token() -> None:
+    assert not fact_matches("/etc/cron.d", "the scripts in /etc/cron.daily/ are run")
+    assert fact_matches("/etc/cron.d", "write files in the /etc/cron.d directory.")
+    assert fact_matches("/etc/cron.d", "fragments located in /etc/cron.d/, but not")
+    assert not fact_matches("--cache", "use git rm --cached")
+    assert fact_matches("git rm --cached", "use git rm --cached.")
+    assert fact_matches("/lib/modules/", "in /lib/modules/5.10.0/")  # a fact ending in a separator is a prefix
+    assert fact_matches("reject", "they rejected it")  # words still match their inflections

@@ -318,3 +318,26 @@ def test_a_value_of_the_asked_subject_answers(embedder) -> None:
     draft = reader.generate("How many workers does the Rivera Dam employ?", passages, [])
     assert not draft.abstained
     assert "40" in draft.text
+
+
+GROUPS = {
+    "accounts": ["A normal user who is included in the Audio Group can use audio devices."],
+    "network": ["Members of the Netdev Group can add or change Network Manager connections."],
+}
+GROUPS_ASKED = "which groups let a normal user use the sound card and edit network manager connections"
+
+
+def test_a_plural_answer_led_by_its_tie_about_the_subject_lists_both_names(embedder) -> None:
+    # the best sentence holds none of "sound card / network manager connections", its near tie does
+    reader, passages = _reader(embedder, GROUPS)
+    draft = reader.generate(GROUPS_ASKED, passages, [])
+    assert not draft.abstained
+    assert "Netdev Group" in draft.text and "Audio Group" in draft.text
+    assert "differ" not in draft.text  # the list asked for, not two spellings of one name
+
+
+def test_a_singular_answer_whose_best_sentence_is_about_another_subject_still_abstains(embedder) -> None:
+    reader, passages = _reader(embedder, GROUPS)
+    asked = "which group lets a normal user use the sound card and edit network manager connections"
+    assert not analyse(asked).plural
+    assert reader.generate(asked, passages, []).abstained

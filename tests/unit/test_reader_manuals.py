@@ -12,6 +12,7 @@ from rag import nlp
 from rag.code_tokens import code_tokens, is_path, new_to
 from rag.embedding import MiniLMEmbedder
 from rag.extractive import answer_spans
+from rag.nlp import Annotation, Span
 from rag.question import analyse
 from rag.spans import announced_block, is_value, points_elsewhere
 from tests.support.reader import hand_made_reader
@@ -376,3 +377,15 @@ def test_a_quote_ending_in_a_quoted_name_stays_its_own_claim() -> None:
     claims = parse_claims(f"{as_sentence(first)} [1] {as_sentence(second)} [2]")
     assert [(c.text, [r.n for r in c.refs]) for c in claims] == [(first + ".", [1]), (second, [2])]
     assert as_sentence("he said, “we will act.”") == "he said, “we will act.”"
+
+
+def test_a_name_right_before_the_asked_noun_names_it_when_the_parse_splits_them() -> None:
+    # the tagger read "lock" as a verb: the noun phrase ends before it
+    sentence = "The rebuild takes an EXCLUSIVE ROW lock on the whole table."
+    start = sentence.index("an EXCLUSIVE")
+    chunks = (Span(0, 11, "NP", "The rebuild"), Span(start, start + 16, "NP", "an EXCLUSIVE ROW"))
+    spans = answer_spans(sentence, analyse("what lock does the rebuild take"), Annotation(ents=(), chunks=chunks))
+    assert "an EXCLUSIVE ROW lock" in [s.text for s in spans]
+    lowercase = (Span(start, start + 16, "NP", "an exclusive row"),)
+    plain = sentence.replace("EXCLUSIVE ROW", "exclusive row")
+    assert answer_spans(plain, analyse("what lock does the rebuild take"), Annotation(ents=(), chunks=lowercase)) == []
