@@ -8,10 +8,13 @@ removed") never names what it describes; and two sentences of one entry in an an
 
 from __future__ import annotations
 
+import re
+
 from rag.claims import supports
 from rag.code_tokens import code_tokens
 
 MAX_LEAD = 80  # as ingest.htmlpage.MAX_TERM_LABEL: a longer opening is a sentence, not a term
+CALLABLE = re.compile(r"[A-Za-z_$][\w$]*\(\)")  # "orElse()", "valueOf()": a call names code without a dot
 
 
 def code_lead(text: str) -> str | None:
@@ -20,6 +23,8 @@ def code_lead(text: str) -> str | None:
     label, colon, rest = text.partition(": ")
     if not colon or not rest.strip() or len(label) > MAX_LEAD or label != label.strip():
         return None
+    if CALLABLE.fullmatch(label):
+        return label
     tokens = code_tokens(label)
     leftover = label
     for token in sorted(tokens, key=lambda t: -len(t.text)):

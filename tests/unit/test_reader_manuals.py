@@ -281,6 +281,8 @@ def test_a_repeated_lead_in_is_said_once() -> None:
     [
         ("wrap.Box.parent: The logical parent of the box.", "wrap.Box.parent"),
         ("wrap.fill(): Wraps the paragraph.", "wrap.fill()"),
+        ("orElse(): Returns: the value, if present.", "orElse()"),  # javadoc: a method named without its class
+        ("Returns: the value, if present.", None),
         ("-q, --quiet: Prints nothing.", "-q, --quiet"),
         ("Note: This is lexical.", None),
         ("Changed in version 3.10: Added the width parameter.", None),
