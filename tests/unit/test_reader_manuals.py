@@ -203,10 +203,18 @@ def test_an_announcing_sentence_with_a_name_of_its_own_still_brings_the_command(
         ("does the store encrypt anything", True),
         ("which widget is round?", False),
         ("shortcut to go back?", False),
+        ("does the widget break when the box is empty", True),  # "when" opens the condition, not the ask
+        ("is the folder deleted when the program exits?", True),
+        ("can you tell me when the widget was released", False),
     ],
 )
 def test_yes_no_questions_are_recognised(question: str, yes_no: bool) -> None:
     assert analyse(question).yes_no is yes_no
+
+
+def test_a_condition_of_a_yes_no_question_asks_no_date() -> None:
+    assert not analyse("does the widget break when the box is empty").types
+    assert analyse("can you tell me when the widget was released").types
 
 
 def test_a_yes_no_question_is_answered_by_the_sentence_that_can_say_no(embedder) -> None:
