@@ -27,6 +27,7 @@ from tests.support.reader import hand_made_reader
         ("The MERGE ROWS clause joins them, and the SKIP keyword skips one.", ["MERGE ROWS", "SKIP"]),
         ("$ widget purge old", ["widget purge old"]),
         ("It uses a method called the zigzag method by default.", ["the zigzag method"]),
+        ("Finds the first executable named program in the path.", ["program"]),  # not "program in"
         ("Use @{-1} for the previous one.", ["@{-1}"]),
         ('Programs call "/usr/bin/widget" or read /etc/widget.conf first.', ["/usr/bin/widget", "/etc/widget.conf"]),
     ],
