@@ -269,10 +269,16 @@ def _type_query(query: Query, doc: Any) -> None:
 
 
 def _condition_of_yes_no(wh_token: Any, doc: Any) -> bool:
-    """The wh-word opens a condition of a yes/no question ("is it deleted when the program exits?",
-    "does it fail where ..."): an adverbial clause of the verb the opening auxiliary asks about."""
+    """ "when" opens a condition of a yes/no question ("is it deleted when the program exits?"): an
+    adverbial clause of the verb the opening auxiliary asks about. ("are they locked down where they
+    stay?" keeps its place: the answer says where.)"""
     first = next((t for t in doc if not t.is_punct), None)
-    if first is None or first.i >= wh_token.i or not (first.pos_ == "AUX" or first.tag_ == "MD"):
+    if (
+        wh_token.lower_ != "when"
+        or first is None
+        or first.i >= wh_token.i
+        or not (first.pos_ == "AUX" or first.tag_ == "MD")
+    ):
         return False
     clause = wh_token.head
     return wh_token.dep_ == "advmod" and clause.dep_ == "advcl" and clause.head.lemma_.lower() not in KNOWING_VERBS
