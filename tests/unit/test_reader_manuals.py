@@ -387,3 +387,32 @@ def test_a_quote_ending_in_a_quoted_name_stays_its_own_claim() -> None:
     claims = parse_claims(f"{as_sentence(first)} [1] {as_sentence(second)} [2]")
     assert [(c.text, [r.n for r in c.refs]) for c in claims] == [(first + ".", [1]), (second, [2])]
     assert as_sentence("he said, “we will act.”") == "he said, “we will act.”"
+
+
+def test_a_sentence_opening_its_chunk_names_the_entry_of_its_signature_heading() -> None:
+    from rag.leads import named, section_lead
+
+    chunk = "Given an error code, return a human readable description of it.\n\nwidget_free(): Free the widget."
+    sentence = "Given an error code, return a human readable description of it."
+    assert section_lead(chunk, sentence, "Widget API > Functions > widget_error_desc()") == "widget_error_desc()"
+    assert named(sentence, chunk, "Widget API > widget_error_desc ()") == f"widget_error_desc(): {sentence}"
+    # a heading of prose, or a sentence inside the chunk, takes nothing from the section
+    assert section_lead(chunk, sentence, "Widget API > Error codes") is None
+    assert section_lead(chunk, "Free the widget.", "Widget API > widget_error_desc()") is None
+
+
+WIDGET_REF = {
+    "ref": [
+        "widget_error_desc(): Given an error previously returned by widget_get_error(), return a human readable "
+        "description of the error.",
+        "widget_free(): Free a widget previously allocated with widget_new().",
+    ],
+    "other": ["The widget library builds widgets of any kind from a description."],
+}
+
+
+def test_a_call_the_entry_sentence_mentions_is_not_the_short_answer(embedder) -> None:
+    reader, passages = hand_made_reader(embedder, WIDGET_REF)
+    draft = reader.generate("how do i get a human readable message for a widget error", passages, [])
+    assert not draft.abstained
+    assert draft.short_answer == "widget_error_desc()"
