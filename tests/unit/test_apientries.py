@@ -58,6 +58,7 @@ def test_node_style_heading_leads_its_prose_and_keeps_its_parameter_lists():
     texts = _texts(blocks)
     assert "path.basename(): The path.basename() method returns the last portion of a path." in texts
     assert "path.basename(): suffix <string> An optional suffix to remove" in texts
+    assert "path.basename(): Returns: <string>" in texts  # a labelled value is led, however short
     assert "Console(): colorMode <boolean> Set color support for this instance. Default: 'auto'." in texts
     assert "Console(): groupIndentation <number> Set group indentation. Default: 2." in texts
     assert "Console(): Creates a new console with one or two writable stream instances." in texts
