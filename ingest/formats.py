@@ -22,7 +22,7 @@ SUPPORTED = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | D
 GZIP_SUFFIX = ".gz"  # Debian ships documentation as page.html.gz, README.txt.gz: read as the inner type
 RST_SOURCE_SUFFIX = ".rst.txt"  # Sphinx copies each page's reST source to _sources/page.rst.txt
 
-PERMALINK_MARKS = "¶\uf0c1#🔗"  # Sphinx "¶", font-icon links, "#" anchors that some generators append
+PERMALINK_MARKS = "¶\uf0c1#🔗◆"  # Sphinx "¶", font-icon links, "#" anchors that some generators append, doxygen "◆"
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
 _XML_ENCODING = re.compile(rb"""^<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_\-.]+)""", re.I)
 _TERMINAL = (".", "!", "?", ":", ";", "…", '"', "”", "’", "'", ")")

@@ -11,6 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ingest.apientries import (
+    code_of_line_divs,
+    drop_empty_anchors,
+    lead_entries,
+    lists_of_parameter_tables,
+    paragraphs_of_inline_divs,
+    unlink_entry_lists,
+)
 from ingest.formats import (
     PERMALINK_MARKS,
     Block,
@@ -34,6 +42,7 @@ _LEADING_TOKENS = re.compile(rf"^(?:\s*{CODE_TOKEN}\d+X)*\s*")
 _DOTTED_NAME = re.compile(r"[A-Za-z_][\w.]*")
 _SIGNATURE_XPATH = "//dl/dt[contains(concat(' ', normalize-space(@class), ' '), ' sig ')]"
 MAX_TERM_LABEL = 80  # a definition-list term up to this long leads its definition's paragraphs
+_LABELLED_VALUE = re.compile(r"^[A-Z][\w ]{0,30}: \S")
 MIN_LED_WORDS = 4  # a shorter block without a full stop is a label ("Format"), not a sentence to lead
 MAX_STUB_WORDS = 40  # "This page has moved to ..., click here if you are not redirected": a stub, not a page
 
@@ -59,7 +68,8 @@ def extract_html(raw: bytes) -> Extracted:
     main = root.find("main")
     blocks: list[Block] = []
     _walk(main if main is not None else root, blocks)
-    blocks = [Block(b.kind, b.text, b.level) for b in _restore_code(blocks, codes)]
+    blocks = lead_entries(_restore_code(blocks, codes), _lead_with)
+    blocks = [Block(b.kind, b.text, b.level) for b in blocks]
     meta = {
         "title": strip_permalinks(root.get("title") or "") or None,
         "date": root.get("date"),
@@ -82,6 +92,11 @@ def _prepare_html(html: str) -> tuple[str, list[Block]]:
     _separate_code_flavours(doc)
     _close_broken_lists(doc)
     drop_link_blocks(doc)
+    unlink_entry_lists(doc)
+    drop_empty_anchors(doc)
+    code_of_line_divs(doc)
+    lists_of_parameter_tables(doc)
+    paragraphs_of_inline_divs(doc)
     _mark_exponents(doc)
     _flatten_inline_code(doc)
     for anchor in doc.xpath("//a[contains(concat(' ', normalize-space(@class), ' '), ' headerlink ')]"):
@@ -332,7 +347,8 @@ def _walk_list(element, blocks: list[Block]) -> None:
         else:
             _walk([item], blocks)
         if label is not None:
-            _lead_with(blocks, start, label)
+            # a term written with its colon ("Since:", javadoc) labels a bare value too ("Since: 11")
+            _lead_with(blocks, start, label, values=all(t.endswith(":") for t in terms))
         terms = []
     for term in terms:
         _add(blocks, "code", term)
@@ -343,8 +359,22 @@ def _walk_item(item, blocks: list[Block]) -> None:
         _add(blocks, "code", strip_permalinks(_inline(item)))
     elif _holds_blocks(item):
         _walk(item, blocks)
+    elif item.find("list") is not None:
+        _walk_nested_item(item, blocks)
     else:
         _add(blocks, "item", _inline(item))
+
+
+def _walk_nested_item(item, blocks: list[Block]) -> None:
+    """An entry with a list inside (`options <Object>` and its options, each with its "Default: ..."):
+    the entry's own words are one item and each nested entry another, not one run-on line."""
+    own = [child for child in item if child.tag != "list"]
+    words = " ".join(" ".join([item.text or "", *(_inline(c) + " " + (c.tail or "") for c in own)]).split())
+    if words:
+        _add(blocks, "item", words)
+    for child in item:
+        if child.tag == "list":
+            _walk_list(child, blocks)
 
 
 def _holds_blocks(item) -> bool:
@@ -364,17 +394,18 @@ def _term_label(terms: list[str]) -> str | None:
     return label
 
 
-def _lead_with(blocks: list[Block], start: int, label: str) -> None:
+def _lead_with(blocks: list[Block], start: int, label: str, stop: int | None = None, values: bool = False) -> None:
     """Lead the prose blocks from `start` with the label, after any code placeholder they open with.
 
     A block of placeholders or a table cell's label is not led ("label:" alone would become a
     sentence). A block led by a term of its own is led again ("submodule.<name>.ignore: all: ..."),
     unless its term already names this one ("json.JSONDecoder.decode()" inside "json.JSONDecoder()")."""
-    for index in range(start, len(blocks)):
+    for index in range(start, len(blocks) if stop is None else stop):
         block = blocks[index]
         opening = _LEADING_TOKENS.match(block.text).group(0)
         rest = block.text[len(opening) :]
-        if block.kind not in {"text", "item"} or not _says_something(rest) or rest.startswith(label):
+        says = _says_something(rest) or (values and bool(rest.strip()) and CODE_TOKEN not in rest)
+        if block.kind not in {"text", "item"} or not says or rest.startswith(label):
             continue
         if isinstance(block, _LedBlock) and block.label.startswith(label.removesuffix("()")):
             continue
@@ -382,9 +413,10 @@ def _lead_with(blocks: list[Block], start: int, label: str) -> None:
 
 
 def _says_something(text: str) -> bool:
-    """A sentence, not a table cell's label ("Format", "filename") or a placeholder alone."""
+    """A sentence, or a labelled value ("Since: 11", "Returns: <string>"), not a table cell's label
+    ("Format", "filename") or a placeholder alone."""
     words = _TOKENS.sub("", text).strip()
-    return ends_sentence(words) or len(words.split()) >= MIN_LED_WORDS
+    return ends_sentence(words) or len(words.split()) >= MIN_LED_WORDS or bool(_LABELLED_VALUE.match(words))
 
 
 @dataclass
@@ -404,5 +436,11 @@ def _is_code_paragraph(element) -> bool:
 
 
 def _inline(element) -> str:
-    """An element's text with hard line breaks joined (HTML wraps lines where the source did)."""
-    return " ".join("".join(element.itertext()).split())
+    """An element's text with hard line breaks joined (HTML wraps lines where the source did); a label
+    ending in a colon keeps its space before the next element ("Default: 'auto'", not "Default:'auto'")."""
+    pieces = list(element.itertext())
+    joined = "".join(
+        f"{piece} " if piece.endswith(":") and i + 1 < len(pieces) and pieces[i + 1][:1].strip() else piece
+        for i, piece in enumerate(pieces)
+    )
+    return " ".join(joined.split())

@@ -14,7 +14,7 @@ from __future__ import annotations
 MIN_LINKS = 3  # one or two linked words are a citation in a sentence, not a menu
 MIN_LINK_SHARE = 0.8  # prose that links a lot still has its own verbs and connecting words
 BLOCK_TAGS = ("ul", "ol", "table", "dl", "nav", "p", "div")
-_BLOCK_CHILDREN = {"p", "div", "ul", "ol", "table", "dl", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "section"}
+BLOCK_CHILDREN = {"p", "div", "ul", "ol", "table", "dl", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "section"}
 
 
 def drop_link_blocks(doc) -> int:
@@ -23,7 +23,7 @@ def drop_link_blocks(doc) -> int:
     for element in list(doc.iter(*BLOCK_TAGS)):
         if element.getparent() is None or _inside_dropped(element, doc):
             continue
-        if element.tag == "div" and any(child.tag in _BLOCK_CHILDREN for child in element.iterdescendants()):
+        if element.tag == "div" and any(child.tag in BLOCK_CHILDREN for child in element.iterdescendants()):
             continue  # a layout box: its blocks are judged one by one
         if is_link_block(element):
             element.drop_tree()  # its tail text (between blocks) stays

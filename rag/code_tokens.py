@@ -49,8 +49,16 @@ def code_tokens(text: str) -> list[Span]:
         if (" " in run or len(run) >= MIN_KEYWORD_LETTERS) and not _inside(m.start(), out):
             out.append(Span(m.start(), m.end(), "CODE", run))
     for m in CALLED.finditer(text):
-        out.append(Span(m.start(1), m.end(1), "CODE", m.group(1)))
+        name = _without_trailing_stopword(m.group(1))  # "named program in the user's path": "program"
+        out.append(Span(m.start(1), m.start(1) + len(name), "CODE", name))
     return sorted(out, key=lambda s: s.start)
+
+
+def _without_trailing_stopword(name: str) -> str:
+    from rag.text import STOPWORDS
+
+    head, _, last = name.rpartition(" ")
+    return head if head and last.lower() in STOPWORDS else name
 
 
 def _inside(start: int, spans: list[Span]) -> bool:

@@ -39,7 +39,7 @@ from rag.answer_values import (
 )
 from rag.combine import TIE_RATIO, combine
 from rag.embedding import Embedder
-from rag.leads import code_lead, drop_repeated_leads, named, paragraph_lead
+from rag.leads import code_lead, drop_repeated_leads, named, paragraph_lead, section_lead
 from rag.nlp import Annotation, Span
 from rag.passages import Draft, Passage
 from rag.question import Query, Wants, analyse, looks_like_instruction
@@ -418,7 +418,8 @@ class ExtractiveGenerator:
                 if previous and all(previous != c.text for c in chosen):
                     quotes[cand.passage.n].append(previous)
                     parts.append((previous, [cand.passage.n]))
-            sentence = named(cand.text, cand.passage.text)  # a reference entry's sentence names the entry
+            # a reference entry's sentence names the entry
+            sentence = named(cand.text, cand.passage.text, cand.passage.metadata.get("section"))
             if disagree:
                 # which source says what is carried by the [n] marker; titles stay out of the claim text
                 sentence = f"{'One article says' if i == 0 else 'Another says'}: {sentence}"
@@ -447,14 +448,26 @@ def _named_differently(chosen: list[Candidate], query: Query) -> bool:
 def entry_answer(best: Candidate, query: Query) -> str | None:
     """The reference entry the answering sentence describes ("os.path.getsize()") answers what is not a
     typed value or a reason ("which function ...", "how do i ...", "is there a way to ..."), unless the
-    sentence offers a code token of its own ("frozen=True") or the question already names the entry."""
+    sentence offers a code token of its own ("frozen=True") or the question already names the entry. A
+    call the sentence refers to ("Given an error returned by json_get_error(), ...") is not its own
+    answer: the entry it describes is."""
     if query.types or query.wh == "why":
         return None
+    lead = (
+        code_lead(best.text)
+        or paragraph_lead(best.passage.text, best.text)
+        or section_lead(best.passage.text, best.text, best.passage.metadata.get("section"))
+    )
     own = best.spans[0] if best.spans else None
-    if own is not None and own.label == "CODE" and "\n" not in own.text:
+    if own is not None and own.label == "CODE" and "\n" not in own.text and not _refers_to_call(best.text, own, lead):
         return None
-    lead = code_lead(best.text) or paragraph_lead(best.passage.text, best.text)
     return lead if lead and not in_question(lead, query) else None
+
+
+def _refers_to_call(text: str, span: Span, lead: str | None) -> bool:
+    """The code token is another function the sentence mentions ("... returned by json_get_error()"),
+    while the sentence belongs to a callable entry."""
+    return bool(lead and lead.endswith("()")) and text[span.end : span.end + 2] == "()"
 
 
 def _annotations(sentences: list[StoredSentence]) -> dict[int, Annotation]:

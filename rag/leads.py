@@ -8,10 +8,16 @@ removed") never names what it describes; and two sentences of one entry in an an
 
 from __future__ import annotations
 
+import re
+
 from rag.claims import supports
 from rag.code_tokens import code_tokens
 
 MAX_LEAD = 80  # as ingest.htmlpage.MAX_TERM_LABEL: a longer opening is a sentence, not a term
+CALLABLE = re.compile(r"[A-Za-z_$][\w$]*\(\)")  # "orElse()", "valueOf()": a call names code without a dot
+# a section heading that is an entry's signature: "json_parse()", "g_strdup ()", "path.basename(path[, suffix])"
+SIGNATURE_HEADING = re.compile(r"^(?:new\s+)?(?P<name>[A-Za-z_$][\w$]*(?:(?:\.|::|#)[A-Za-z_$][\w$]*)*)\s*\(.*\)$")
+SECTION_SEP = " > "  # as ingest.loaders.SECTION_SEP
 
 
 def code_lead(text: str) -> str | None:
@@ -20,6 +26,8 @@ def code_lead(text: str) -> str | None:
     label, colon, rest = text.partition(": ")
     if not colon or not rest.strip() or len(label) > MAX_LEAD or label != label.strip():
         return None
+    if CALLABLE.fullmatch(label):
+        return label
     tokens = code_tokens(label)
     leftover = label
     for token in sorted(tokens, key=lambda t: -len(t.text)):
@@ -40,12 +48,22 @@ def paragraph_lead(chunk_text: str, sentence: str) -> str | None:
     return code_lead(chunk_text[start:at])
 
 
-def named(sentence: str, chunk_text: str) -> str:
+def section_lead(chunk_text: str, sentence: str, section: str | None) -> str | None:
+    """The entry of a sentence that opens its chunk: a chunk may start inside a led paragraph, after its
+    lead-in, and the sentence then names its entry only through the section heading it stands under
+    ("json_tokener_error_desc()"), when that heading is a signature."""
+    if chunk_text.find(sentence) != 0 or not section:
+        return None
+    match = SIGNATURE_HEADING.match(section.rsplit(SECTION_SEP, 1)[-1].strip())
+    return f"{match.group('name')}()" if match else None
+
+
+def named(sentence: str, chunk_text: str, section: str | None = None) -> str:
     """The sentence as a claim that names its entry: a later sentence of a led paragraph takes the lead
     (unless the sentence, its quote, would then no longer support the claim)."""
     if code_lead(sentence):
         return sentence
-    lead = paragraph_lead(chunk_text, sentence)
+    lead = paragraph_lead(chunk_text, sentence) or section_lead(chunk_text, sentence, section)
     claim = f"{lead}: {sentence}" if lead else sentence
     return claim if supports(claim, sentence) else sentence
 

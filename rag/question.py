@@ -99,7 +99,11 @@ COMPARE_LEMMAS = frozenset("different difference each various".split())
 # ... and verbs saying so: "the figures *conflict*", not the noun ("stash pop hit *conflicts*" in a VCS manual)
 COMPARE_VERBS = frozenset("differ vary disagree conflict contradict compare".split())
 CONTRASTS = frozenset({"vs", "vs.", "versus"})  # "the command for A vs the one for B": two parts
-USE_VERBS = frozenset("use run type call pass set invoke".split())  # "what do i *use* to restore ..."
+USE_VERBS = frozenset("use run type call pass set invoke".split())
+# "can you tell me when ...", "do you know where ...": a yes/no opening around a wh-question
+KNOWING_VERBS = SPEECH_VERBS | frozenset(
+    "know show explain ask wonder remember find see".split()
+)  # "what do i *use* to restore ..."
 
 # Chat spellings the parser misreads: "whats the max" (no verb), "u" (a noun).
 CHAT_SPELLINGS = {"whats": "what's", "whos": "who's", "wheres": "where's", "hows": "how's", "u": "you"}
@@ -237,6 +241,8 @@ def _spelled_out(text: str) -> str:
 
 def _type_query(query: Query, doc: Any) -> None:
     wh_token = next((t for t in doc if t.tag_ in WH_TAGS), None)
+    if wh_token is not None and _condition_of_yes_no(wh_token, doc):
+        wh_token = None  # "does X throw *when* the value is null": asks whether, not when
     if wh_token is None:
         first = next((t for t in doc if not t.is_punct), None)
         query.yes_no = first is not None and (first.pos_ == "AUX" or first.tag_ == "MD")
@@ -260,6 +266,22 @@ def _type_query(query: Query, doc: Any) -> None:
         query.shape = "daytime"  # "what time of day": a part of the day ("Sunday night") answers too
     query.asks_code = _asks_code(wh, query.focus_noun, query.types, wh_token)
     _asked_verb(query, wh_token)
+
+
+def _condition_of_yes_no(wh_token: Any, doc: Any) -> bool:
+    """ "when" opens a condition of a yes/no question ("is it deleted when the program exits?"): an
+    adverbial clause of the verb the opening auxiliary asks about. ("are they locked down where they
+    stay?" keeps its place: the answer says where.)"""
+    first = next((t for t in doc if not t.is_punct), None)
+    if (
+        wh_token.lower_ != "when"
+        or first is None
+        or first.i >= wh_token.i
+        or not (first.pos_ == "AUX" or first.tag_ == "MD")
+    ):
+        return False
+    clause = wh_token.head
+    return wh_token.dep_ == "advmod" and clause.dep_ == "advcl" and clause.head.lemma_.lower() not in KNOWING_VERBS
 
 
 def _asks_code(wh: str, focus: str, types: frozenset[str], wh_token: Any) -> bool:

@@ -94,8 +94,13 @@ def fits_sentence(query: Query, text: str, previous: str = "") -> bool:
     if query.speaker and "says" in ENABLED and not _reports_speech(query, text, previous):
         return False
     if _asks_kind(query) and "noun" in ENABLED and not _has_noun(query.focus_noun, text):
-        return False
+        return query.focus_noun in CALLABLE_KINDS and bool(CALL.search(text))
     return True
+
+
+# "which function ...": a sentence naming a call ("The sqlite3_close_v2() interface is ...") names one
+CALLABLE_KINDS = frozenset("function functions method methods routine routines call calls constructor".split())
+CALL = re.compile(r"[A-Za-z_$][\w$.]*\(\)")
 
 
 def _age(text: str, span: Span) -> bool:

@@ -159,3 +159,36 @@ def test_no_question_is_asked_twice():
                 repeated.append(f"{q.id} repeats {seen[key]}")
             seen.setdefault(key, q.id)
     assert not repeated, "\n".join(repeated)
+
+
+# the API reference pages of tests/eval/{dev,test}_apidocs.yaml, where Debian's doc packages put them
+# (bench/apidocs_pages.sh copies the same files)
+API_PAGES = {
+    **{
+        f"{c}.html": Path("/usr/share/doc/openjdk-17-doc/api/java.base/java/util")
+        for c in ("Objects", "Optional", "StringJoiner")
+    },
+    **{
+        f"glib-{p}.html": Path("/usr/share/gtk-doc/html/glib")
+        for p in ("Miscellaneous-Utility-Functions", "Base64-Encoding")
+    },
+    **{f"{p}.html": Path("/usr/share/doc/sqlite3/c3ref") for p in ("busy_timeout", "changes", "close", "exec")},
+    **{f"json__{p}_8h.html": Path("/usr/share/doc/libjson-c-dev/html") for p in ("tokener", "util")},
+}
+
+
+@pytest.mark.parametrize("split", ["dev", "test"])
+def test_api_docs_questions_are_split_and_their_key_facts_stand_in_the_pages(split: str):
+    questions = questions_of(EVAL / f"{split}_apidocs.yaml")
+    assert questions and all(q.split == split for q in questions)
+    assert {s for q in questions for s in q.sources} <= set(API_PAGES)
+    if not all((folder / name).is_file() for name, folder in API_PAGES.items()):
+        pytest.skip("the API doc packages are not installed (see bench/apidocs_pages.sh)")
+    problems = [
+        f"{q.id}: {fact!r}"
+        for q in questions
+        for group in q.key_facts
+        for fact in group
+        if not any(fact_matches(fact, document_text(API_PAGES[s], s)) for s in q.sources)
+    ]
+    assert not problems, "key facts not found verbatim in a gold page:\n" + "\n".join(problems)

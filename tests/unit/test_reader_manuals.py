@@ -28,6 +28,7 @@ from tests.support.reader import hand_made_reader
         ("The MERGE ROWS clause joins them, and the SKIP keyword skips one.", ["MERGE ROWS", "SKIP"]),
         ("$ widget purge old", ["widget purge old"]),
         ("It uses a method called the zigzag method by default.", ["the zigzag method"]),
+        ("Finds the first executable named program in the path.", ["program"]),  # not "program in"
         ("Use @{-1} for the previous one.", ["@{-1}"]),
         ('Programs call "/usr/bin/widget" or read /etc/widget.conf first.', ["/usr/bin/widget", "/etc/widget.conf"]),
     ],
@@ -204,10 +205,18 @@ def test_an_announcing_sentence_with_a_name_of_its_own_still_brings_the_command(
         ("does the store encrypt anything", True),
         ("which widget is round?", False),
         ("shortcut to go back?", False),
+        ("does the widget break when the box is empty", True),  # "when" opens the condition, not the ask
+        ("is the folder deleted when the program exits?", True),
+        ("can you tell me when the widget was released", False),
     ],
 )
 def test_yes_no_questions_are_recognised(question: str, yes_no: bool) -> None:
     assert analyse(question).yes_no is yes_no
+
+
+def test_a_condition_of_a_yes_no_question_asks_no_date() -> None:
+    assert not analyse("does the widget break when the box is empty").types
+    assert analyse("can you tell me when the widget was released").types
 
 
 def test_a_yes_no_question_is_answered_by_the_sentence_that_can_say_no(embedder) -> None:
@@ -282,6 +291,8 @@ def test_a_repeated_lead_in_is_said_once() -> None:
     [
         ("wrap.Box.parent: The logical parent of the box.", "wrap.Box.parent"),
         ("wrap.fill(): Wraps the paragraph.", "wrap.fill()"),
+        ("orElse(): Returns: the value, if present.", "orElse()"),  # javadoc: a method named without its class
+        ("Returns: the value, if present.", None),
         ("-q, --quiet: Prints nothing.", "-q, --quiet"),
         ("Note: This is lexical.", None),
         ("Changed in version 3.10: Added the width parameter.", None),
@@ -389,3 +400,32 @@ def test_a_name_right_before_the_asked_noun_names_it_when_the_parse_splits_them(
     lowercase = (Span(start, start + 16, "NP", "an exclusive row"),)
     plain = sentence.replace("EXCLUSIVE ROW", "exclusive row")
     assert answer_spans(plain, analyse("what lock does the rebuild take"), Annotation(ents=(), chunks=lowercase)) == []
+
+
+def test_a_sentence_opening_its_chunk_names_the_entry_of_its_signature_heading() -> None:
+    from rag.leads import named, section_lead
+
+    chunk = "Given an error code, return a human readable description of it.\n\nwidget_free(): Free the widget."
+    sentence = "Given an error code, return a human readable description of it."
+    assert section_lead(chunk, sentence, "Widget API > Functions > widget_error_desc()") == "widget_error_desc()"
+    assert named(sentence, chunk, "Widget API > widget_error_desc ()") == f"widget_error_desc(): {sentence}"
+    # a heading of prose, or a sentence inside the chunk, takes nothing from the section
+    assert section_lead(chunk, sentence, "Widget API > Error codes") is None
+    assert section_lead(chunk, "Free the widget.", "Widget API > widget_error_desc()") is None
+
+
+WIDGET_REF = {
+    "ref": [
+        "widget_error_desc(): Given an error previously returned by widget_get_error(), return a human readable "
+        "description of the error.",
+        "widget_free(): Free a widget previously allocated with widget_new().",
+    ],
+    "other": ["The widget library builds widgets of any kind from a description."],
+}
+
+
+def test_a_call_the_entry_sentence_mentions_is_not_the_short_answer(embedder) -> None:
+    reader, passages = hand_made_reader(embedder, WIDGET_REF)
+    draft = reader.generate("how do i get a human readable message for a widget error", passages, [])
+    assert not draft.abstained
+    assert draft.short_answer == "widget_error_desc()"

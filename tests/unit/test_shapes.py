@@ -113,6 +113,14 @@ def test_which_noun_needs_that_noun_in_the_sentence() -> None:
     assert _fits("A B-tree can be declared unique.", "Which kind of index can be declared unique?")
 
 
+def test_which_function_is_answered_by_a_sentence_naming_a_call() -> None:
+    question = "which close function suits garbage collected languages?"
+    assert _fits("The widget_close_v2() interface is meant for garbage collected languages.", question)
+    assert not _fits("The second interface is meant for garbage collected languages.", question)
+    # only callables: "which option" still needs the option named as one
+    assert not _fits("The widget_close_v2() interface is meant for them.", "which option suits them?")
+
+
 def test_a_point_in_time_is_not_a_span_of_time() -> None:
     question = "How long did the siege of the port last?"
     assert _spans("The siege of the port lasted two weeks.", question) == ["two weeks"]
