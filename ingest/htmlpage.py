@@ -23,6 +23,7 @@ from ingest.formats import (
 )
 from ingest.formats import add_block as _add
 from ingest.navigation import drop_link_blocks
+from ingest.tables import rewrite_data_tables
 
 CODE_TOKEN = "QQCITEBOTCODE"
 _CODE_TOKEN_RE = re.compile(CODE_TOKEN + r"(\d+)X")
@@ -83,6 +84,7 @@ def _prepare_html(html: str) -> tuple[str, list[Block]]:
     _close_broken_lists(doc)
     drop_link_blocks(doc)
     _mark_exponents(doc)
+    rewrite_data_tables(doc)
     _flatten_inline_code(doc)
     for anchor in doc.xpath("//a[contains(concat(' ', normalize-space(@class), ' '), ' headerlink ')]"):
         anchor.drop_tree()

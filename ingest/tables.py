@@ -1,0 +1,131 @@
+"""HTML data tables -> one list entry per row, worded as a sentence labelled by the table's headers.
+
+A table stored as `cell | cell` rows was code: never split into sentences, so never answered from or
+cited, and a value lost the column that says what it is ("4 bytes" without "Storage Size"). Each data
+row becomes "date — Storage Size: 4 bytes; Description: date (no time of day); Resolution: 1 day.",
+led by its first cell (what the row is about). Layout tables (one column, one row: an admonition box,
+a navigation bar) are left as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ingest.formats import strip_permalinks
+
+KEY_SEPARATOR = " — "
+MIN_DATA_ROWS = 2  # one row under its headers is a layout box ("Note" | text), not data
+_ROWS = "./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr"
+_CELLS = "./td | ./th"
+
+
+@dataclass
+class _Row:
+    parts: list[str]
+    header: bool
+    stacked: bool = False  # the parts are the paragraphs of one cell, not cells
+
+
+def rewrite_data_tables(doc) -> None:
+    """Swap every data table of the page for a list of its rows as sentences (innermost tables only:
+    a table holding tables is a layout grid; one holding a code block keeps its code verbatim)."""
+    for table in doc.xpath("//table[not(.//table)][not(.//pre)]"):
+        entries = row_sentences(_rows(table))
+        if entries:
+            _replace(table, entries)
+
+
+def row_sentences(rows: list[_Row]) -> list[str]:
+    """The data rows as sentences, or none when the table is a layout table."""
+    rows = _without_empty_columns([row for row in rows if any(row.parts)])
+    data = [row for row in rows if not row.header]
+    if len(data) < MIN_DATA_ROWS or max(len(row.parts) for row in data) < 2:
+        return []
+    head = next((row for row in reversed(rows[: rows.index(data[0])]) if row.header), None)
+    return [_sentence(row, head) for row in data]
+
+
+def _sentence(row: _Row, head: _Row | None) -> str:
+    """ "key — Header: value; Header: value." A cell of paragraphs is labelled only when they are as many
+    as the header's; a key without letters (a number) is led by its header ("error level value: 3")."""
+    aligned = head is not None and (not row.stacked or len(row.parts) == len(head.parts))
+    labels = head.parts if aligned and head is not None else [""] * len(row.parts)
+    filled = [(label, part) for label, part in zip(labels, row.parts) if part]
+    (key_label, key), rest = filled[0], filled[1:]
+    if key_label and not any(ch.isalpha() for ch in key):
+        key = f"{key_label}: {key}"
+    values = "; ".join(f"{label}: {part}" if label and label != part else part for label, part in rest)
+    text = f"{key}{KEY_SEPARATOR}{values}" if values else key
+    return text if text[-1:] in ".!?" else text + "."
+
+
+def _rows(table) -> list[_Row]:
+    rows = []
+    for index, tr in enumerate(table.xpath(_ROWS)):
+        cells = tr.xpath(_CELLS)
+        if not cells:
+            continue
+        parts = _stacked_parts(cells[0]) if len(cells) == 1 else [p for c in cells for p in _spanned(c)]
+        rows.append(_Row(parts, _is_header(tr, cells, index), stacked=len(cells) == 1 and len(parts) > 1))
+    return rows
+
+
+def _stacked_parts(cell) -> list[str]:
+    """A one-column table's cell made of paragraphs (PostgreSQL's function tables: signature,
+    description, example) holds one part per paragraph; else the cell is one part."""
+    paragraphs = [_text(p) for p in cell if p.tag == "p"]
+    if len(paragraphs) >= 2 and not (cell.text or "").strip():
+        return [p for p in paragraphs if p]
+    return [_text(cell)]
+
+
+def _spanned(cell) -> list[str]:
+    """A cell spanning n columns fills the first and leaves the others empty, so headers stay aligned."""
+    try:
+        span = max(1, min(int(cell.get("colspan") or 1), 50))
+    except ValueError:
+        span = 1
+    return [_text(cell)] + [""] * (span - 1)
+
+
+def _is_header(tr, cells, index: int) -> bool:
+    """A row of the table's head, of header cells only, or a first row all in bold (SQLite's pages)."""
+    if tr.getparent().tag == "thead" or all(cell.tag == "th" for cell in cells):
+        return True
+    if index or len(cells) < 2:
+        return False
+    filled = [cell for cell in cells if _text(cell)]
+    return bool(filled) and all(_text(cell) == _bold_text(cell) for cell in filled)
+
+
+def _bold_text(cell) -> str:
+    return " ".join(" ".join(b.text_content().split()) for b in cell.xpath(".//b | .//strong"))
+
+
+def _without_empty_columns(rows: list[_Row]) -> list[_Row]:
+    """Spacer columns (empty in every row, SQLite's `<td width="10">`) are dropped."""
+    width = max((len(row.parts) for row in rows), default=0)
+    padded = [row.parts + [""] * (width - len(row.parts)) for row in rows]
+    kept = [col for col in range(width) if any(parts[col] for parts in padded)]
+    return [
+        _Row([parts[col] for col in kept] if not row.stacked else row.parts, row.header, row.stacked)
+        for parts, row in zip(padded, rows)
+    ]
+
+
+def _replace(table, entries: list[str]) -> None:
+    import lxml.html
+
+    listing = lxml.html.Element("ul")
+    for entry in entries:
+        item = lxml.html.Element("li")
+        item.text = entry
+        listing.append(item)
+    listing.tail = table.tail
+    table.getparent().replace(table, listing)
+    for quote in listing.iterancestors("blockquote"):
+        quote.tag = "div"  # trafilatura runs a list inside a quote into one paragraph
+
+
+def _text(element) -> str:
+    return strip_permalinks(" ".join(element.text_content().split()))
