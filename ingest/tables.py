@@ -2,8 +2,8 @@
 
 A table stored as `cell | cell` rows was code: never split into sentences, so never answered from or
 cited, and a value lost the column that says what it is ("4 bytes" without "Storage Size"). Each data
-row becomes "date — Storage Size: 4 bytes; Description: date (no time of day); Resolution: 1 day.",
-led by its first cell (what the row is about). Layout tables (one column, one row: an admonition box,
+row becomes "Name date — Storage Size: 4 bytes; Description: date (no time of day); Resolution: 1 day.",
+led by its first cell (what the row is about) and that column's header. Layout tables (one column, one row: an admonition box,
 a navigation bar) are left as they are.
 """
 
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ingest.formats import strip_permalinks
 
 KEY_SEPARATOR = " — "
+MAX_KEY_LABEL_WORDS = 4  # a longer first-column header ("Example Typenames From The ...") does not lead
 MIN_DATA_ROWS = 2  # one row under its headers is a layout box ("Note" | text), not data
 _ROWS = "./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr"
 _CELLS = "./td | ./th"
@@ -46,14 +47,15 @@ def row_sentences(rows: list[_Row]) -> list[str]:
 
 
 def _sentence(row: _Row, head: _Row | None) -> str:
-    """ "key — Header: value; Header: value." A cell of paragraphs is labelled only when they are as many
-    as the header's; a key without letters (a number) is led by its header ("error level value: 3")."""
+    """ "Name key — Header: value; Header: value." A cell of paragraphs is labelled only when they are as
+    many as the header's. The key is led by its column's (short) header, capitalised as a sentence opens:
+    "Package whois — ..." names the kind of thing the row is about, which "which package ..." asks for."""
     aligned = head is not None and (not row.stacked or len(row.parts) == len(head.parts))
     labels = head.parts if aligned and head is not None else [""] * len(row.parts)
     filled = [(label, part) for label, part in zip(labels, row.parts) if part]
     (key_label, key), rest = filled[0], filled[1:]
-    if key_label and not any(ch.isalpha() for ch in key):
-        key = f"{key_label}: {key}"
+    if key_label and key_label != key and len(key_label.split()) <= MAX_KEY_LABEL_WORDS:
+        key = f"{key_label[:1].upper()}{key_label[1:]} {key}"
     values = "; ".join(f"{label}: {part}" if label and label != part else part for label, part in rest)
     text = f"{key}{KEY_SEPARATOR}{values}" if values else key
     return text if text[-1:] in ".!?" else text + "."

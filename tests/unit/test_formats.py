@@ -303,7 +303,9 @@ def test_a_one_row_layout_table_is_prose_and_a_data_table_is_rows(tmp_path: Path
     )
     text = load_file(page, tmp_path).text
     assert "Note: The passwords are stored unencrypted on disk." in text
-    assert "a — size: 1.\n\nb — size: 2." in text.split("unencrypted on disk.")[1]  # the data table: one row each
+    assert (
+        "Name a — size: 1.\n\nName b — size: 2." in text.split("unencrypted on disk.")[1]
+    )  # the data table: one row each
 
 
 @pytest.mark.skipif(not GIT_CORPUS.is_dir(), reason="git eval corpus not present")

@@ -25,18 +25,18 @@ TYPES = """<table><thead><tr><th>Name</th><th>Storage Size</th><th>Description</
 
 def test_a_row_is_a_sentence_led_by_its_first_cell_and_labelled_by_the_headers() -> None:
     doc = _load(TYPES)
-    assert "date — Storage Size: 4 bytes; Description: date (no time of day)." in doc.text
-    assert "interval — Storage Size: 16 bytes; Description: time interval." in doc.text
+    assert "Name date — Storage Size: 4 bytes; Description: date (no time of day)." in doc.text
+    assert "Name interval — Storage Size: 16 bytes; Description: time interval." in doc.text
     assert not doc.code_spans  # prose: split into sentences, answered from and cited
     assert len(doc.item_spans) == 2  # one entry per row, never run into the next row
 
 
-def test_a_numeric_key_keeps_its_header_and_an_empty_cell_is_left_out() -> None:
+def test_the_key_is_led_by_its_header_and_an_empty_cell_is_left_out() -> None:
     body = """<table><tr><th>level</th><th>name</th><th>note</th></tr>
 <tr><td>3</td><td>KERN_ERR</td><td></td></tr><tr><td>4</td><td>KERN_WARNING</td><td>warning conditions</td></tr></table>"""
     text = _load(body).text
-    assert "level: 3 — name: KERN_ERR." in text
-    assert "level: 4 — name: KERN_WARNING; note: warning conditions." in text
+    assert "Level 3 — name: KERN_ERR." in text
+    assert "Level 4 — name: KERN_WARNING; note: warning conditions." in text
 
 
 def test_spacer_columns_and_a_bold_first_row_inside_a_quote() -> None:
@@ -44,7 +44,7 @@ def test_spacer_columns_and_a_bold_first_row_inside_a_quote() -> None:
 <tr><td>date(...)</td><td></td><td>strftime('%Y-%m-%d', ...)</td></tr>
 <tr><td>time(...)</td><td></td><td>strftime('%H:%M:%S', ...)</td></tr></table></blockquote>"""
     doc = _load(body)
-    assert "time(...) — Equivalent: strftime('%H:%M:%S', ...)." in doc.text
+    assert "Function time(...) — Equivalent: strftime('%H:%M:%S', ...)." in doc.text
     assert len(doc.item_spans) == 2  # the quote did not run the rows into one paragraph
 
 
@@ -61,7 +61,10 @@ def test_a_one_column_table_of_stacked_paragraphs_labels_them_when_they_line_up(
 <tr><td><p>ceil ( numeric ) → numeric</p><p>ceil ( double precision ) → double precision</p>
 <p>Nearest integer greater than or equal to argument</p><p>ceil(42.2) → 43</p></td></tr></tbody></table>"""
     text = _load(body).text
-    assert "cbrt ( double precision ) → double precision — Description: Cube root; Example(s): cbrt(64.0) → 4." in text
+    assert (
+        "Function cbrt ( double precision ) → double precision — Description: Cube root; Example(s): cbrt(64.0) → 4."
+        in text
+    )
     assert "ceil ( numeric ) → numeric — ceil ( double precision ) → double precision; Nearest integer" in text
 
 
@@ -72,9 +75,15 @@ def test_layout_tables_stay_as_they_were() -> None:
     assert "—" not in _load(one_column).text
 
 
+def test_a_long_first_header_does_not_lead() -> None:
+    body = """<table><tr><th>Example type names of the statement</th><th>Affinity</th></tr>
+<tr><td>VARCHAR(255)</td><td>TEXT</td></tr><tr><td>DOUBLE</td><td>REAL</td></tr></table>"""
+    assert "\n\nVARCHAR(255) — Affinity: TEXT." in _load(body).text
+
+
 def test_a_colspan_keeps_the_headers_aligned() -> None:
     body = """<table><tr><th>item</th><th>limit</th><th>comment</th></tr>
 <tr><td colspan="2">field size</td><td>see below</td></tr><tr><td>columns</td><td>1,600</td><td></td></tr></table>"""
     text = _load(body).text
-    assert "field size — comment: see below." in text
-    assert "columns — limit: 1,600." in text
+    assert "Item field size — comment: see below." in text
+    assert "Item columns — limit: 1,600." in text
