@@ -63,13 +63,47 @@ def _sentence(row: _Row, head: _Row | None) -> str:
 
 def _rows(table) -> list[_Row]:
     rows = []
+    below: dict[int, tuple[int, str]] = {}  # column -> (rows still covered, text) of a cell above (rowspan)
     for index, tr in enumerate(table.xpath(_ROWS)):
         cells = tr.xpath(_CELLS)
         if not cells:
             continue
-        parts = _stacked_parts(cells[0]) if len(cells) == 1 else [p for c in cells for p in _spanned(c)]
-        rows.append(_Row(parts, _is_header(tr, cells, index), stacked=len(cells) == 1 and len(parts) > 1))
+        if len(cells) == 1 and not below:
+            parts = _stacked_parts(cells[0])
+            rows.append(_Row(parts, _is_header(tr, cells, index), stacked=len(parts) > 1))
+            continue
+        rows.append(_Row(_placed(cells, below), _is_header(tr, cells, index)))
     return rows
+
+
+def _placed(cells, below: dict[int, tuple[int, str]]) -> list[str]:
+    """The row's parts by column: a cell spanning n columns fills the first and leaves the others empty;
+    a cell spanning rows stands in each of them (the key of several rows), so the headers stay aligned."""
+    parts: list[str] = []
+
+    def fill_covered() -> None:
+        while len(parts) in below:
+            left, text = below.pop(len(parts))
+            if left > 1:
+                below[len(parts)] = (left - 1, text)
+            parts.append(text)
+
+    for cell in cells:
+        fill_covered()
+        rowspan = _span(cell, "rowspan")
+        for column in range(_span(cell, "colspan")):
+            if rowspan > 1:
+                below[len(parts)] = (rowspan - 1, "" if column else _text(cell))
+            parts.append("" if column else _text(cell))
+    fill_covered()
+    return parts
+
+
+def _span(cell, attribute: str) -> int:
+    try:
+        return max(1, min(int(cell.get(attribute) or 1), 50))
+    except ValueError:
+        return 1
 
 
 def _stacked_parts(cell) -> list[str]:
@@ -79,15 +113,6 @@ def _stacked_parts(cell) -> list[str]:
     if len(paragraphs) >= 2 and not (cell.text or "").strip():
         return [p for p in paragraphs if p]
     return [_text(cell)]
-
-
-def _spanned(cell) -> list[str]:
-    """A cell spanning n columns fills the first and leaves the others empty, so headers stay aligned."""
-    try:
-        span = max(1, min(int(cell.get("colspan") or 1), 50))
-    except ValueError:
-        span = 1
-    return [_text(cell)] + [""] * (span - 1)
 
 
 def _is_header(tr, cells, index: int) -> bool:
@@ -131,3 +156,15 @@ def _replace(table, entries: list[str]) -> None:
 
 def _text(element) -> str:
     return strip_permalinks(" ".join(element.text_content().split()))
+
+
+def layout_text(rows: list[list[str]]) -> str | None:
+    """A layout table's rows (trafilatura's cells) as one paragraph, or None for a data table.
+
+    One row ("Note" | its text), or one filled cell per row (DocBook's admonition box: an icon cell,
+    "Tip", then the text below it) is a box, not data: "Tip: You can enable ..."."""
+    filled = [[cell for cell in row if cell] for row in rows]
+    filled = [row for row in filled if row]
+    if not filled or (len(filled) > 1 and any(len(row) > 1 for row in filled)):
+        return None
+    return ": ".join(cell for row in filled for cell in row)

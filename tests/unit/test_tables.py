@@ -87,3 +87,20 @@ def test_a_colspan_keeps_the_headers_aligned() -> None:
     text = _load(body).text
     assert "Item field size — comment: see below." in text
     assert "Item columns — limit: 1,600." in text
+
+
+def test_a_cell_spanning_rows_stands_in_each_and_equal_cells_stay() -> None:
+    body = """<table><tr><th>item</th><th>first</th><th>second</th></tr>
+<tr><td rowspan="2">union</td><td>Yes</td><td>Yes</td></tr><tr><td>No</td><td>Yes</td></tr></table>"""
+    text = _load(body).text
+    assert "Item union — first: Yes; second: Yes." in text
+    assert "Item union — first: No; second: Yes." in text
+
+
+def test_a_docbook_admonition_box_is_a_led_paragraph_not_a_table() -> None:
+    body = """<div class="tip"><table border="0" summary="Tip"><tr><td rowspan="2"><img alt="[Tip]" src="tip.png"/></td>
+<th align="left">Tip</th></tr><tr><td><p>You can customize the splash image in the boot loader's settings.</p></td></tr>
+</table></div>"""
+    doc = _load(body)
+    assert "Tip: You can customize the splash image in the boot loader's settings." in doc.text
+    assert not doc.code_spans
