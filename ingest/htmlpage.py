@@ -31,6 +31,7 @@ from ingest.formats import (
 )
 from ingest.formats import add_block as _add
 from ingest.navigation import drop_link_blocks
+from ingest.tables import layout_text, rewrite_data_tables
 
 CODE_TOKEN = "QQCITEBOTCODE"
 _CODE_TOKEN_RE = re.compile(CODE_TOKEN + r"(\d+)X")
@@ -98,6 +99,7 @@ def _prepare_html(html: str) -> tuple[str, list[Block]]:
     lists_of_parameter_tables(doc)
     paragraphs_of_inline_divs(doc)
     _mark_exponents(doc)
+    rewrite_data_tables(doc)
     _flatten_inline_code(doc)
     for anchor in doc.xpath("//a[contains(concat(' ', normalize-space(@class), ' '), ' headerlink ')]"):
         anchor.drop_tree()
@@ -315,8 +317,9 @@ def _walk(element, blocks: list[Block]) -> None:
         elif tag == "table":
             rows = [[_inline(cell) for cell in row] for row in child.iter("row")]
             rows = [row for row in rows if any(row)]
-            if len(rows) == 1:  # one row is layout (an admonition: "Note" | its text), not data
-                _add(blocks, "text", ": ".join(c for c in rows[0] if c))
+            box = layout_text(rows)
+            if box is not None:
+                _add(blocks, "text", box)
             else:
                 _add(blocks, "code", "\n".join(" | ".join(row) for row in rows))
         elif tag in {"div", "main", "doc", "section"}:

@@ -45,7 +45,7 @@ __all__ = ["SUPPORTED", "LoadError", "LoadedDocument", "load_file", "load_bytes"
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_TITLE_CHARS = 200  # a title is embedded with every chunk: a longer one would crowd out the text
-LOADER_VERSION = "11"  # bump when cleaning changes, so unchanged files are re-ingested once
+LOADER_VERSION = "12"  # bump when cleaning changes, so unchanged files are re-ingested once
 SECTION_SEP = " > "
 CODE_FENCE = "```"
 
@@ -146,7 +146,11 @@ def build_document(
     meta = extracted.meta
     entry = (manifest or {}).get(source, {})
     title = _short_title(
-        entry.get("title") or assembled.title or meta.get("title") or derive_title(assembled.text) or _file_title(file)
+        entry.get("title")
+        or assembled.title
+        or meta.get("title")
+        or derive_title(_after_entries(assembled))
+        or _file_title(file)
     )
     date = entry.get("date") or meta.get("date") or _find_date(assembled.text)
     content_hash = hashlib.sha256(f"{LOADER_VERSION}\n{title}\n{assembled.text}".encode()).hexdigest()
@@ -313,6 +317,17 @@ def _short_title(title: str) -> str:
     if len(title) <= MAX_TITLE_CHARS:
         return title
     return title[:MAX_TITLE_CHARS].rsplit(" ", 1)[0] + "…"
+
+
+def _after_entries(assembled: Assembled) -> str:
+    """The text from its first block that is not a list entry: a table's row ("Model — Flow.") or a
+    bullet opening a page does not name it."""
+    start = 0
+    for lo, hi in assembled.item_spans:
+        if lo != start:
+            break
+        start = hi + 2  # blocks are joined by a blank line
+    return assembled.text[start:]
 
 
 def derive_title(text: str) -> str:

@@ -112,7 +112,7 @@ def test_a_table_only_page_is_titled_by_its_file_name_not_a_code_fence(tmp_path:
         encoding="utf-8",
     )
     doc = load_file(tmp_path / "pump-models.html", tmp_path)
-    assert "P-9 | 40 l/min" in doc.text
+    assert "P-9 — 40 l/min." in doc.text
     assert doc.title == "pump-models"
 
 
@@ -291,7 +291,7 @@ def test_a_lead_in_never_stands_alone_before_a_code_block(tmp_path: Path) -> Non
     assert "paths.Path.parent: paths.Path.parent" not in text
 
 
-def test_a_one_row_layout_table_is_prose_and_a_data_table_stays_a_table(tmp_path: Path) -> None:
+def test_a_one_row_layout_table_is_prose_and_a_data_table_is_rows(tmp_path: Path) -> None:
     page = tmp_path / "note.html"
     page.write_text(
         "<html><head><title>helper</title></head><body><main><h1>helper</h1>"
@@ -303,7 +303,9 @@ def test_a_one_row_layout_table_is_prose_and_a_data_table_stays_a_table(tmp_path
     )
     text = load_file(page, tmp_path).text
     assert "Note: The passwords are stored unencrypted on disk." in text
-    assert "```" in text.split("unencrypted on disk.")[1]  # the data table is still kept as a table block
+    assert (
+        "Name a — size: 1.\n\nName b — size: 2." in text.split("unencrypted on disk.")[1]
+    )  # the data table: one row each
 
 
 @pytest.mark.skipif(not GIT_CORPUS.is_dir(), reason="git eval corpus not present")

@@ -28,12 +28,12 @@ def test_tables_code_and_definition_lists_are_kept_and_headings_become_sections(
     path.write_text(RICH, encoding="utf-8")
     doc = load_file(path, tmp_path)
     assert doc.title == "Rich structure"
-    assert "web | 8080" in doc.text and "metrics | 9102" in doc.text
+    assert "Service web — Port: 8080." in doc.text and "Service metrics — Port: 9102." in doc.text
     assert "./configure --prefix=/opt/tool\nmake install" in doc.text  # verbatim, lines kept
     assert "Replica" in doc.text and "A copy of the service that answers requests on its own." in doc.text
     assert doc.section_at(doc.text.index("make install")) == "Rich structure > Install"
-    assert doc.section_at(doc.text.index("web | 8080")) == "Rich structure > Ports"
-    assert len(doc.code_spans) >= 2  # the table and the code block are never split into sentences
+    assert doc.section_at(doc.text.index("Service web — Port")) == "Rich structure > Ports"
+    assert len(doc.code_spans) == 1  # the code block is never split into sentences; the table's rows are
 
 
 @pytest.mark.parametrize(
