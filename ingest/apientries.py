@@ -118,18 +118,20 @@ def prototype_label(code: str) -> str | None:
 def _without_summaries(blocks: list[Block]) -> list[Block]:
     """A summary table's description (javadoc's method summary, doxygen's member list: "Given an error
     ... of the error. More...") repeats the first words of its entry's led prose: the unled copy goes, so
-    that the sentence is read, and quoted, with its entry's name."""
+    that the sentence is read, and quoted, with its entry's name. A data table's rows are items by then
+    (ingest.tables), so a summary row is one too."""
     led = [b.text.partition(": ")[2] for b in blocks if getattr(b, "label", "")]
     out = []
     for block in blocks:
-        if block.kind == "text" and not getattr(block, "label", "") and _repeats(block.text, led):
+        if block.kind in ("text", "item") and not getattr(block, "label", "") and _repeats(block.text, led):
             continue
         out.append(block)
     return out
 
 
 def _repeats(text: str, led: list[str]) -> bool:
-    whole = text.rsplit(". ", 1)[0] + "." if ". " in text and not text.endswith(".") else text
+    head, _, tail = text.rpartition(". ")
+    whole = f"{head}." if head and len(tail.split()) <= 2 else text  # without its link ("More...", "More")
     return len(whole.split()) >= MIN_SUMMARY_WORDS and any(rest.startswith(whole) for rest in led)
 
 
