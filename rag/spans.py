@@ -16,7 +16,7 @@ from rag.code_tokens import code_tokens, is_path, new_to
 from rag.leads import code_lead
 from rag.nlp import Annotation, Span
 from rag.question import Query, Wants
-from rag.text import content_terms, words
+from rag.text import content_terms, word_spans, words
 
 # Specific quantities. Vague ones ("thousands of", "several", "one of the") do not answer "how many".
 NUMBER_WORDS = {
@@ -365,7 +365,6 @@ def nearness(text: str, span: Span, query: Query, reach: int = 80) -> float:
     return len(set(query.terms) & window) / len(set(query.terms))
 
 
-_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 CLOSENESS_SCALE = 3.0  # tokens between a span and a question word at which that word counts half
 
 
@@ -379,7 +378,7 @@ def closeness(text: str, span: Span, query: Query, weight: Callable[[str], float
     terms = set(query.terms)
     if not terms:
         return 0.0
-    tokens = [(m.start(), m.end(), content_terms(m.group())) for m in _TOKEN.finditer(text)]
+    tokens = [(lo, hi, content_terms(word)) for lo, hi, word in word_spans(text)]
     inside = [i for i, (lo, hi, _) in enumerate(tokens) if lo < span.end and hi > span.start]
     if not inside:
         return 0.0

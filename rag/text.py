@@ -238,6 +238,11 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
 
 
+def word_spans(text: str) -> list[tuple[int, int, str]]:
+    """The words `words(text)` reads, as written, each with its start and end offsets."""
+    return [(m.start(), m.end(), m.group(0)) for m in _WORD.finditer(text)]
+
+
 def words(text: str) -> list[str]:
     out = []
     for word in _WORD.findall(text):

@@ -122,3 +122,12 @@ def test_a_quoted_phrase_or_a_lone_period_line_still_ends_its_sentence() -> None
 )
 def test_a_paragraph_led_by_its_term_is_not_a_wrapped_line(text: str, sentences: list[str]) -> None:
     assert [text[lo:hi] for lo, hi in split_sentences(text)] == sentences
+
+
+def test_word_spans_are_the_words_with_their_offsets() -> None:
+    from rag.text import word_spans, words
+
+    text = "Li's 2-way plan, then go!"
+    spans = word_spans(text)
+    assert [text[lo:hi] for lo, hi, _ in spans] == [w for _, _, w in spans] == ["Li's", "2-way", "plan", "then", "go"]
+    assert [w.lower().removesuffix("'s") for _, _, w in spans] == words(text)
