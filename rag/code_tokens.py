@@ -50,7 +50,8 @@ def code_tokens(text: str) -> list[Span]:
             out.append(Span(m.start(), m.end(), "CODE", run))
     for m in CALLED.finditer(text):
         name = _without_trailing_stopword(m.group(1))  # "named program in the user's path": "program"
-        out.append(Span(m.start(1), m.start(1) + len(name), "CODE", name))
+        if not _is_function_word(name):  # "named after the meaning", "called for": no name follows
+            out.append(Span(m.start(1), m.start(1) + len(name), "CODE", name))
     return sorted(out, key=lambda s: s.start)
 
 
@@ -59,6 +60,14 @@ def _without_trailing_stopword(name: str) -> str:
 
     head, _, last = name.rpartition(" ")
     return head if head and last.lower() in STOPWORDS else name
+
+
+def _is_function_word(name: str) -> bool:
+    from rag.text import STOPWORDS
+
+    parts = name.split()
+    core = parts[1] if len(parts) > 1 and parts[0].lower() in ("the", "a", "an") else parts[0]
+    return core.lower() in STOPWORDS
 
 
 def _inside(start: int, spans: list[Span]) -> bool:
