@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from rag.nlp import Span
+from rag.text import STOPWORDS
 
 _PIECE = r"[\w~$@{}\-+*]"
 CODE_TOKEN = re.compile(
@@ -56,15 +57,11 @@ def code_tokens(text: str) -> list[Span]:
 
 
 def _without_trailing_stopword(name: str) -> str:
-    from rag.text import STOPWORDS
-
     head, _, last = name.rpartition(" ")
     return head if head and last.lower() in STOPWORDS else name
 
 
 def _is_function_word(name: str) -> bool:
-    from rag.text import STOPWORDS
-
     parts = name.split()
     core = parts[1] if len(parts) > 1 and parts[0].lower() in ("the", "a", "an") else parts[0]
     return core.lower() in STOPWORDS
