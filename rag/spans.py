@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from rag import shapes
 from rag.code_tokens import code_tokens, is_path, new_to
@@ -236,10 +237,11 @@ def acronym_of_question(span: str, query: Query) -> bool:
     """A name the question already asks about by its acronym ("China-Pakistan Economic Corridor" when it
     asks about "cpec"): it may answer (its sentence is about the subject) but is no short answer, unless the
     question asks for the spelled-out name ("what does BLA stand for")."""
-    if EXPANSION_ASKED.search(query.text) or in_question(span, query):
+    asked = set(query.terms) | set(query.context_terms)
+    if EXPANSION_ASKED.search(query.text) or _words_asked(span, asked):
         return False
     spelled = " ".join(_spelled_out(span, set(words(f"{query.text} {query.context}"))))
-    return _words_asked(spelled, set(query.terms) | set(query.context_terms))
+    return _words_asked(spelled, asked)
 
 
 def _words_asked(text: str, asked: set[str]) -> bool:
@@ -378,7 +380,7 @@ def closeness(text: str, span: Span, query: Query, weight: Callable[[str], float
     terms = set(query.terms)
     if not terms:
         return 0.0
-    tokens = [(lo, hi, content_terms(word)) for lo, hi, word in word_spans(text)]
+    tokens = _stemmed_words(text)
     inside = [i for i, (lo, hi, _) in enumerate(tokens) if lo < span.end and hi > span.start]
     if not inside:
         return 0.0
@@ -393,3 +395,10 @@ def closeness(text: str, span: Span, query: Query, weight: Callable[[str], float
                 nearest[stem] = gap
     total = sum(weight(t) for t in terms) or 1.0
     return sum(weight(t) / (1.0 + gap / CLOSENESS_SCALE) for t, gap in nearest.items()) / total
+
+
+@lru_cache(maxsize=4096)
+def _stemmed_words(text: str) -> tuple[tuple[int, int, tuple[str, ...]], ...]:
+    """Each word of a sentence with its offsets and stems, once per sentence: closeness is asked for every
+    value a sentence offers."""
+    return tuple((lo, hi, tuple(content_terms(word))) for lo, hi, word in word_spans(text))
