@@ -66,7 +66,7 @@ def answer_spans(
     if query.types:
         ents = annotation.ents + (_bare_numbers(text, annotation.ents) if "CARDINAL" in query.types else ())
         spans = [
-            e for e in ents if e.label in query.types and not in_question(e.text, query) and not _inside_code(text, e)
+            e for e in ents if e.label in query.types and not _asked_entity(e, query) and not _inside_code(text, e)
         ]
         if _is_code(text):
             spans = []  # "ValueError" in a traceback is not an organisation
@@ -151,10 +151,12 @@ def _balanced(span: Span) -> Span:
 
 
 def _inside_code(text: str, span: Span) -> bool:
-    """ "Lib" in "Lib/pathlib.py" is part of a path, not a name."""
+    """ "Lib" in "Lib/pathlib.py" is part of a path, not a name; "7" in "glob(7)" is a manual section."""
     before = text[span.start - 1] if span.start else " "
     after = text[span.end] if span.end < len(text) else " "
     if any(ch in span.text for ch in '()"%/=¶<>[]{}'):
+        return True
+    if before == "(" and after == ")" and span.start > 1 and text[span.start - 2].isalnum():
         return True
     return (
         before in "/._"
@@ -231,6 +233,17 @@ def holds_wanted(text: str, query: Query, annotation: Annotation, previous_terms
 def in_question(span: str, query: Query) -> bool:
     """A span that adds nothing to the question: every word of it is already asked about."""
     return _words_asked(span, set(query.terms) | set(query.context_terms))
+
+
+def _asked_entity(span: Span, query: Query) -> bool:
+    """An entity the question already holds. The count of a "how many X" question is new when its number is:
+    "9" answers "how many watts" (by content terms "9" is no term at all, so it would count as asked); the
+    count must then stand next to X (`_counts_focus`)."""
+    if span.label in NUMERIC_LABELS and query.focus and query.wants is Wants.number:
+        numbers = {w for w in words(span.text) if w[0].isdigit()}
+        if numbers:
+            return numbers <= set(words(f"{query.text} {query.context}"))
+    return in_question(span.text, query)
 
 
 def acronym_of_question(span: str, query: Query) -> bool:

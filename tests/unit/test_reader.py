@@ -134,6 +134,13 @@ def test_a_count_must_stand_next_to_the_counted_thing() -> None:
     assert _spans(sentence, "How many engineers returned to the dam?") == ["12"]
 
 
+def test_a_one_digit_count_is_an_answer_unless_the_question_names_it() -> None:
+    # one-character words are no keyword terms: "9" used to count as already asked about
+    assert _spans("The router uses 9 watts when idle.", "How many watts does the router use?") == ["9"]
+    assert _spans("The machine has 2 cores.", "how many cores does the machine have") == ["2"]
+    assert _spans("The machine has 2 cores.", "does the machine have 2 cores or more? how many cores") == []
+
+
 def test_a_person_asked_by_role_stands_next_to_the_role() -> None:
     near = "The finance minister, Maria Lopez, resigned on Monday."
     far = "Maria Lopez won the chess final in Madrid, and years later the finance department was reorganised."
@@ -341,3 +348,8 @@ def test_a_singular_answer_whose_best_sentence_is_about_another_subject_still_ab
     asked = "which group lets a normal user use the sound card and edit network manager connections"
     assert not analyse(asked).plural
     assert reader.generate(asked, passages, []).abstained
+
+
+def test_a_manual_section_number_is_no_count() -> None:
+    sentence = "Only consider tags matching the given glob(7) pattern; you can pass at most 3 patterns."
+    assert _spans(sentence, "how many patterns can i pass") == ["3"]
