@@ -39,13 +39,14 @@ from ingest.formats import (
 from ingest.htmlpage import extract_html
 from ingest.markdown import markdown_blocks
 from ingest.pdf import extract_pdf
+from ingest.plaintext import plain_text_blocks
 from ingest.rst import extract_rst
 
 __all__ = ["SUPPORTED", "LoadError", "LoadedDocument", "load_file", "load_bytes", "doc_id_for"]
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_TITLE_CHARS = 200  # a title is embedded with every chunk: a longer one would crowd out the text
-LOADER_VERSION = "12"  # bump when cleaning changes, so unchanged files are re-ingested once
+LOADER_VERSION = "13"  # bump when cleaning changes, so unchanged files are re-ingested once
 SECTION_SEP = " > "
 CODE_FENCE = "```"
 
@@ -204,7 +205,7 @@ def _extract(raw: bytes, suffix: str) -> Extracted:
     text = decode(raw)
     if suffix in MARKDOWN_SUFFIXES:
         return markdown_blocks(text)
-    return Extracted(text_blocks(text), {})
+    return Extracted(plain_text_blocks(text), {})
 
 
 @dataclass
