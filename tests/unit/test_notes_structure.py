@@ -1,9 +1,10 @@
-"""A team's plain-text notes: headings, entries and definition lists of .txt files."""
+"""A team's plain-text and Markdown notes: headings of .txt files, and changelogs' release headings."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from ingest.changelog import lead_releases
 from ingest.formats import Block
 from ingest.loaders import load_file
 from ingest.plaintext import plain_text_blocks
@@ -72,6 +73,46 @@ def test_plain_paragraphs_stay_as_before() -> None:
         "Line one of an article that is one paragraph per line.",
         "A second paragraph, again on one line.",
     ]
+
+
+def _changelog() -> list[Block]:
+    blocks = [Block("heading", "tool 2.1.0 (4 May 2024)", 1), Block("text", "Fixes:")]
+    blocks.append(Block("item", "Building tool now requires a C99 compiler."))
+    for version in ("2.0.1", "2.0.0"):
+        blocks += [Block("heading", f"tool {version}", 1), Block("heading", "Bug Fixes", 2)]
+        blocks.append(Block("item", f"Fix a crash in the parser of {version}."))
+    return blocks
+
+
+def test_release_headings_lead_their_entries_with_the_kind_of_change_and_without_shared_words() -> None:
+    led = [b.text for b in lead_releases(_changelog()) if b.kind != "heading"]
+    assert led == [
+        "Fixes:",  # a label line is not led: it names the kind of change of the entries below it
+        "2.1.0 (4 May 2024), Fixes: Building tool now requires a C99 compiler.",
+        "2.0.1, Bug Fixes: Fix a crash in the parser of 2.0.1.",
+        "2.0.0, Bug Fixes: Fix a crash in the parser of 2.0.0.",
+    ]
+
+
+def test_two_version_headings_are_no_changelog() -> None:
+    blocks = _changelog()[:6]  # releases 2.1.0 and 2.0.1 only
+    assert [b.text for b in lead_releases(blocks)] == [b.text for b in blocks]
+
+
+def test_a_changelog_that_opens_with_a_release_is_named_by_its_file(tmp_path: Path) -> None:
+    releases = "".join(
+        f"tool {v} ({d})\n==================\n\n * Fix the {n} bug in the parser.\n\n"
+        for v, d, n in (
+            ("1.5.7", "13 November 2022", "first"),
+            ("1.5.6", "24 April 2022", "second"),
+            ("1.5.5", "3 January 2022", "third"),
+        )
+    )
+    (tmp_path / "tool-NEWS.md").write_text(releases)
+    doc = load_file(tmp_path / "tool-NEWS.md", tmp_path)
+    assert doc.title == "tool-NEWS"
+    assert "1.5.6 (24 April 2022): Fix the second bug in the parser." in doc.text
+    assert doc.section_at(doc.text.index("second bug")) == "tool 1.5.6 (24 April 2022)"
 
 
 def test_an_indented_definition_list_is_led_by_its_terms() -> None:
