@@ -135,13 +135,14 @@ def strip_permalinks(text: str) -> str:
 
 
 # -- plain text (Markdown: ingest/markdown.py) ---------------------------------------------------------
-def text_blocks(text: str) -> list[Block]:
+def text_blocks(text: str, width: int | None = None) -> list[Block]:
     """Paragraphs of a .txt file: blank-line separated; hard-wrapped lines joined within a paragraph.
 
     Files that put one paragraph on each line (scraped articles) keep every line as a paragraph.
+    `width`: the wrap width of the whole file, when `text` is a part of it (ingest/plaintext.py).
     """
     lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    width = _wrap_width(lines)
+    width = wrap_width(lines) if width is None else width
     blocks: list[Block] = []
     current: list[str] = []
 
@@ -163,7 +164,7 @@ def text_blocks(text: str) -> list[Block]:
     return blocks
 
 
-def _wrap_width(lines: list[str]) -> int:
+def wrap_width(lines: list[str]) -> int:
     """The wrap width when the text is hard-wrapped (lines cut at a fixed width), else 0.
 
     Wrapped: at least three lines run on into a next line, and most of them are near one width of

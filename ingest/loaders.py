@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.boilerplate import remove_boilerplate, remove_shared
+from ingest.changelog import lead_releases, opens_with_release
 from ingest.formats import (
     DOCX_SUFFIXES,
     GZIP_SUFFIX,
@@ -39,13 +40,14 @@ from ingest.formats import (
 from ingest.htmlpage import extract_html
 from ingest.markdown import markdown_blocks
 from ingest.pdf import extract_pdf
+from ingest.plaintext import plain_text_blocks
 from ingest.rst import extract_rst
 
 __all__ = ["SUPPORTED", "LoadError", "LoadedDocument", "load_file", "load_bytes", "doc_id_for"]
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_TITLE_CHARS = 200  # a title is embedded with every chunk: a longer one would crowd out the text
-LOADER_VERSION = "12"  # bump when cleaning changes, so unchanged files are re-ingested once
+LOADER_VERSION = "13"  # bump when cleaning changes, so unchanged files are re-ingested once
 SECTION_SEP = " > "
 CODE_FENCE = "```"
 
@@ -139,7 +141,8 @@ def build_document(
         HTML_SUFFIXES | MARKDOWN_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES | RST_SUFFIXES
     )
     blocks, shared_dropped = remove_shared(extracted.blocks, shared)
-    assembled = assemble(blocks, dedupe=is_scraped_text, page_title=extracted.meta.get("title"))
+    untitled = bool(extracted.meta.get("untitled"))
+    assembled = assemble(blocks, dedupe=is_scraped_text, page_title=extracted.meta.get("title"), titled=not untitled)
     assembled.dropped += shared_dropped
     if not assembled.text.strip():
         raise LoadError(f"{source}: no article text left after cleaning (empty or only boilerplate)")
@@ -147,9 +150,7 @@ def build_document(
     entry = (manifest or {}).get(source, {})
     title = _short_title(
         entry.get("title")
-        or assembled.title
-        or meta.get("title")
-        or derive_title(_after_entries(assembled))
+        or (None if untitled else assembled.title or meta.get("title") or derive_title(_after_entries(assembled)))
         or _file_title(file)
     )
     date = entry.get("date") or meta.get("date") or _find_date(assembled.text)
@@ -202,9 +203,16 @@ def _extract(raw: bytes, suffix: str) -> Extracted:
     if b"\x00" in raw[:8192] and not unicode_bom(raw):
         raise FormatError("binary file (NUL bytes), not text")
     text = decode(raw)
-    if suffix in MARKDOWN_SUFFIXES:
-        return markdown_blocks(text)
-    return Extracted(text_blocks(text), {})
+    extracted = markdown_blocks(text) if suffix in MARKDOWN_SUFFIXES else Extracted(plain_text_blocks(text), {})
+    return _as_notes(extracted)
+
+
+def _as_notes(extracted: Extracted) -> Extracted:
+    """A changelog's release headings lead their entries (ingest/changelog.py); one that opens with a
+    release is named by its file, not by that release."""
+    if opens_with_release(extracted.blocks):
+        extracted.meta.update(title=None, untitled=True)
+    return Extracted(lead_releases(extracted.blocks), extracted.meta)
 
 
 @dataclass
@@ -218,12 +226,15 @@ class Assembled:
     item_spans: list[tuple[int, int]] = field(default_factory=list)
 
 
-def assemble(blocks: list[Block], dedupe: bool = False, page_title: str | None = None) -> Assembled:
+def assemble(
+    blocks: list[Block], dedupe: bool = False, page_title: str | None = None, titled: bool = True
+) -> Assembled:
     """Blocks -> one text (blank lines between blocks, code fenced), dropping site chrome.
 
     The heading that opens the document and names it (level 1, or the page's own title) becomes the
     title and the first section but is not repeated in the text: the title is stored with every chunk
-    and scored with it, so a copy in the first chunk would count its words twice.
+    and scored with it, so a copy in the first chunk would count its words twice. `titled=False`: no
+    heading names the document (a changelog's first heading is its latest release).
     """
     parts: list[str] = []
     offset = 0
@@ -241,8 +252,8 @@ def assemble(blocks: list[Block], dedupe: bool = False, page_title: str | None =
         if parts:
             offset += 2
         if block.kind == "heading":
-            opening = title is None and not parts and (block.level <= 1 or block.text == page_title)
-            if opening or (title is None and block.level == 1):
+            opening = titled and title is None and not parts and (block.level <= 1 or block.text == page_title)
+            if opening or (titled and title is None and block.level == 1):
                 title = block.text
             path = [(level, words) for level, words in path if level < block.level] + [(block.level, block.text)]
             sections.append((offset, SECTION_SEP.join(words for _, words in path)))

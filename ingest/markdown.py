@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ingest.formats import Block, Extracted, add_block, strip_permalinks
+from ingest.tables import cell_rows_sentences
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -40,9 +41,9 @@ def markdown_blocks(text: str) -> Extracted:
     tokens = _parser().parse(text)
     items = 0  # depth of list items around the current token
     heading_level = 0
-    in_cell = False
+    in_cell = header_row = False
     row: list[str] = []
-    rows: list[str] = []
+    rows: list[tuple[list[str], bool]] = []  # cells, and whether the row is the table's head
     for token in tokens:
         kind = token.type
         if kind == "list_item_open":
@@ -53,10 +54,13 @@ def markdown_blocks(text: str) -> Extracted:
             heading_level = int(token.tag[1:])
         elif kind == "heading_close":
             heading_level = 0
-        elif kind in ("th_open", "td_open", "th_close", "td_close"):
-            in_cell = kind.endswith("_open")
+        elif kind in ("th_open", "td_open"):
+            in_cell, header_row = True, kind == "th_open"
+            row.append("")  # an empty cell has no inline token: keep the columns aligned
+        elif kind in ("th_close", "td_close"):
+            in_cell = False
         elif kind == "inline" and in_cell:
-            row.append(inline_text(token))
+            row[-1] = inline_text(token)
         elif kind == "inline":
             kind_of_text = "heading" if heading_level else "item" if items else "text"
             words = inline_text(token)
@@ -66,13 +70,23 @@ def markdown_blocks(text: str) -> Extracted:
         elif kind == "html_block":
             add_block(blocks, "item" if items else "text", _html_text(token.content))
         elif kind == "tr_close":
-            rows.append(" | ".join(cell for cell in row if cell))
+            rows.append((row, header_row))
             row = []
-        elif kind == "table_close":  # rows as one code block, as DOCX tables are
-            add_block(blocks, "code", "\n".join(r for r in rows if r))
+        elif kind == "table_close":
+            _add_table(blocks, rows)
             rows = []
     title = front_title or next((b.text for b in blocks if b.kind == "heading"), None)
     return Extracted(blocks, {"title": title})
+
+
+def _add_table(blocks: list[Block], rows: list[tuple[list[str], bool]]) -> None:
+    """A data table's rows as sentences labelled by its headers (ingest/tables.py), one list entry each;
+    a layout table (one row or one column) as its rows in one code block, as DOCX tables are."""
+    entries = cell_rows_sentences(rows)
+    for entry in entries:
+        add_block(blocks, "item", entry)
+    if not entries:
+        add_block(blocks, "code", "\n".join(" | ".join(c for c in cells if c) for cells, _ in rows if any(cells)))
 
 
 def inline_text(token: Token) -> str:

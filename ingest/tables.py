@@ -46,6 +46,12 @@ def row_sentences(rows: list[_Row]) -> list[str]:
     return [_sentence(row, head) for row in data]
 
 
+def cell_rows_sentences(rows: list[tuple[list[str], bool]]) -> list[str]:
+    """Rows of cells parsed elsewhere (a Markdown pipe table: (cells, is header row)) as sentences, or
+    none for a layout table, as an HTML table's rows are."""
+    return row_sentences([_Row(cells, header) for cells, header in rows])
+
+
 def _sentence(row: _Row, head: _Row | None) -> str:
     """ "Name key — Header: value; Header: value." A cell of paragraphs is labelled only when they are as
     many as the header's. The key is led by its column's (short) header, capitalised as a sentence opens:

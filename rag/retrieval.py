@@ -30,7 +30,7 @@ from rag.fusion import FusionConfig, Ranking, leading, rank_passages
 from rag.passages import Passage
 from rag.rerank import Reranker
 from rag.store import ChromaStore, StoredChunk, StoredSentence
-from rag.text import content_terms, hyphen_parts, keyword_terms
+from rag.text import content_terms, dotted_numbers, hyphen_parts, keyword_terms
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -42,7 +42,7 @@ KEYWORD_WEIGHT = 1.0
 # 20 -> 139, 30 -> 142, 40 -> 143, 60 -> 141, 100 -> 137 of 168; bench/retrieval_variants.py --candidates).
 CANDIDATES = 40
 # Part of the BM25 cache key: bump whenever bm25f_terms (or keyword_terms) tokenises differently.
-KEYWORD_SCHEME = "bm25f-head3-1"
+KEYWORD_SCHEME = "bm25f-head3-2"  # 2: dotted numbers ("4.9.0") are terms
 # BM25F-like field weight: title and section terms count this many times. Dev hit@1 (bench/retrieval_variants.py,
 # minmax d1 max, k=8): title+body -> bm25f: seeds 0.832 = 0.832, git 0.889 = 0.889, handbook 0.852 -> 0.889,
 # postgresql 0.789 -> 0.842.
@@ -254,7 +254,7 @@ def bm25f_terms(chunk: StoredChunk, body: list[str] | None = None) -> list[str]:
     """
     head = f"{chunk.metadata.get('title', '') or ''}\n{chunk.metadata.get('section', '') or ''}"
     body = content_terms(chunk.text) if body is None else body
-    return keyword_terms(head) * HEAD_REPEAT + body + hyphen_parts(chunk.text)
+    return keyword_terms(head) * HEAD_REPEAT + body + hyphen_parts(chunk.text) + dotted_numbers(chunk.text)
 
 
 def _passage(n: int, chunk: StoredChunk, score: float) -> Passage:

@@ -46,3 +46,14 @@ def test_bm25f_terms_with_the_body_already_stemmed_are_the_same_terms():
 
     chunk = StoredChunk("c3", "A write-ahead log keeps commits durable.", {"title": "WAL", "section": "Reliability"})
     assert bm25f_terms(chunk, content_terms(chunk.text)) == bm25f_terms(chunk)
+
+
+def test_a_version_number_is_one_term_in_question_and_text():
+    from rag.retrieval import bm25f_terms
+    from rag.store_records import StoredChunk
+
+    assert "4.9.0" in keyword_terms("what's new in find 4.9.0?")
+    assert "4.9.0" not in keyword_terms("what's new in find 4.9.1?")
+    assert {"2.10.2", "3.0"} <= set(keyword_terms("man-db 2.10.2 needs Python 3.0."))
+    chunk = StoredChunk("c3", "4.9.0 (2022-02-22): find now supports -files0-from.", {})
+    assert "4.9.0" in bm25f_terms(chunk)

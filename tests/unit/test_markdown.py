@@ -50,3 +50,15 @@ def test_setext_headings_tables_and_front_matter() -> None:
 
 def test_without_front_matter_the_first_heading_is_the_title() -> None:
     assert markdown_blocks("Intro text.\n\n## Usage\n\nRun it.").meta["title"] == "Usage"
+
+
+def test_pipe_table_rows_become_sentences_labelled_by_their_headers() -> None:
+    md = (
+        "| UID range | Purpose | Defined By |\n|---|---|---|\n"
+        "| 0 | `root` user | Linux |\n| 61184…65519 | Dynamic service users | |\n"
+    )
+    blocks = markdown_blocks(md).blocks
+    assert [(b.kind, b.text) for b in blocks] == [
+        ("item", "UID range 0 — Purpose: root user; Defined By: Linux."),
+        ("item", "UID range 61184…65519 — Purpose: Dynamic service users."),
+    ]
