@@ -73,6 +73,7 @@ def _child(question: str, fd: int) -> None:
         from rag import nlp
         from rag.question import analyse
 
+        nlp.questions_only()
         payload = pickle.dumps((analyse(question), nlp.model_name()))
         with os.fdopen(fd, "wb") as pipe:
             pipe.write(payload)

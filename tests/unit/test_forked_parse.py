@@ -78,3 +78,24 @@ def test_without_fork_start_gives_none() -> None:
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "ok"
+
+
+@needs_fork
+def test_a_fresh_parent_never_imports_spacy_and_gets_the_full_pipelines_analysis() -> None:
+    """From a cold interpreter: the child loads the question-only pipeline (no ner); the parent stays without
+    spaCy, and its own analysis afterwards (full pipeline) is the same Query."""
+    script = (
+        "import sys\n"
+        "from rag.forked_parse import ForkedParse\n"
+        f"questions = {QUESTIONS!r}\n"
+        "got = [ForkedParse.start(q).result() for q in questions]\n"
+        "assert 'spacy' not in sys.modules\n"
+        "from rag import nlp\n"
+        "from rag.question import analyse\n"
+        "assert [q for q, _ in got] == [analyse(q) for q in questions]\n"
+        "assert 'ner' in nlp.pipeline()[0].pipe_names and got[0][1] == nlp.model_name()\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "ok"
