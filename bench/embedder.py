@@ -13,6 +13,7 @@ the index, and through a running `citebot serve` (CITEBOT_URL). Only 127.0.0.1 t
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -160,13 +161,34 @@ def _cli_env(settings: Settings, **extra: str) -> dict[str, str]:
 
 
 def _ask_wall(env: dict[str, str], repeats: int) -> list[float]:
-    out = []
+    return [_ask_once(env)[0] for _ in range(repeats)]
+
+
+def _ask_once(env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU seconds (the process and its children) of one cold `citebot ask`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run([_citebot(), "ask", CLI_QUESTION], env=env, capture_output=True, text=True, timeout=120)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise RuntimeError(f"citebot ask failed: {proc.stderr.strip()[-500:]}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def bench_cli_parse(settings: Settings, repeats: int = 10) -> dict:
+    """Cold `citebot ask`, the question parsed in a forked child (default) against in-process
+    (CITEBOT_ASK_PARSE_IN_CHILD=false, the baseline), alternating so that both see the same load."""
+    runs: dict[str, list[tuple[float, float]]] = {"child": [], "in_process": []}
+    loads = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        proc = subprocess.run([_citebot(), "ask", CLI_QUESTION], env=env, capture_output=True, text=True, timeout=120)
-        out.append(time.perf_counter() - t0)
-        if proc.returncode != 0:
-            raise RuntimeError(f"citebot ask failed: {proc.stderr.strip()[-500:]}")
+        for name, flag in (("child", "true"), ("in_process", "false")):
+            runs[name].append(_ask_once(_cli_env(settings, CITEBOT_ASK_PARSE_IN_CHILD=flag)))
+        loads.append(os.getloadavg()[0])
+    out: dict = {"cli_ask_runs": repeats, "cli_ask_load_avg": round(statistics.median(loads), 1)}
+    for name, rows in runs.items():
+        out[f"cli_ask_{name}_wall_s"] = _summary([wall for wall, _ in rows])
+        out[f"cli_ask_{name}_cpu_s"] = round(statistics.median(cpu for _, cpu in rows), 2)
     return out
 
 
@@ -178,6 +200,7 @@ def bench_cli(settings: Settings, quick: bool = False) -> dict:
     from bench.http_load import _rss_mb, _start_server, _stop
 
     repeats = 2 if quick else 5
+    parse = bench_cli_parse(settings, repeats=2 if quick else 10)
     in_process = _ask_wall(_cli_env(settings), repeats)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -193,6 +216,7 @@ def bench_cli(settings: Settings, quick: bool = False) -> dict:
         finally:
             _stop(server)
     return {
+        **parse,
         "cli_ask_wall_s": _summary(in_process),
         "cli_ask_via_server_wall_s": _summary(via_server),
         "cli_ask_speedup_via_server": round(statistics.median(in_process) / statistics.median(via_server), 2),

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.scale import bench_retrieval_scale
 from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,64 +86,6 @@ def _time_calls(ask, questions: list[str], repeats: int) -> list[float]:
     return out
 
 
-SCALE_SENTENCES = 4  # stored sentences per synthetic chunk: typed questions read those of the leading chunks
-
-
-def bench_retrieval_scale(tmp: Path, sizes: list[int], queries: int = 50) -> dict:
-    """Hybrid retrieval latency over synthetic chunks: random unit vectors and random-word texts, each chunk
-    with SCALE_SENTENCES stored sentences (random vectors, every other one naming a number)."""
-    from rag.embedding import MiniLMEmbedder
-    from rag.retrieval import HybridRetriever
-    from rag.store import ChromaStore
-
-    embedder = MiniLMEmbedder()
-    rng = np.random.default_rng(7)
-    vocabulary = [f"w{i}" for i in range(20000)] + "karachi bombing engineers security corridor".split()
-    out = {}
-    for size in sizes:
-        settings = Settings(_env_file=None, data_dir=tmp / f"scale-{size}", collection=f"scale{size}")
-        store = ChromaStore(settings)
-        store.open_for_write(embedder.name, embedder.dim)
-        batch = 5000
-        t0 = time.perf_counter()
-        for start in range(0, size, batch):
-            n = min(batch, size - start)
-            vectors = rng.normal(size=(n, embedder.dim)).astype(np.float32)
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            words = rng.choice(len(vocabulary), size=(n, 60))
-            texts = [" ".join(vocabulary[w] for w in row) for row in words]
-            store.add_chunk_vectors(
-                [f"s{start + i}" for i in range(n)],
-                vectors,
-                texts,
-                [
-                    {
-                        "doc_id": f"d{(start + i) // 10}",
-                        "source": "synthetic",
-                        "title": "synthetic",
-                        "content_hash": "x",
-                    }
-                    for i in range(n)
-                ],
-            )
-            _add_scale_sentences(store, rng, start, texts, embedder.dim)
-        load_s = time.perf_counter() - t0
-        retriever = HybridRetriever(store, embedder, settings.data_dir)
-        t0 = time.perf_counter()
-        retriever.snapshot()
-        snapshot_s = time.perf_counter() - t0
-        times, vector_only, bm25_only = _retrieval_latencies(retriever, queries)
-        out[str(size)] = {
-            "p50_ms": round(_pct(times, 50), 2),
-            "p95_ms": round(_pct(times, 95), 2),
-            "vector_only_p50_ms": round(_pct(vector_only, 50), 2),
-            "bm25_only_p50_ms": round(_pct(bm25_only, 50), 2),
-            "load_s": round(load_s, 1),
-            "snapshot_s": round(snapshot_s, 2),
-        }
-    return out
-
-
 def bench_llm(tmp: Path, settings: Settings, repeats: int, limit: int | None = None) -> dict:
     """The `openai` generator, streamed as the API and Slack stream it: where the time goes.
 
@@ -189,50 +132,6 @@ def bench_llm(tmp: Path, settings: Settings, repeats: int, limit: int | None = N
     out["llm_mean_support"] = round(float(np.mean(answered)), 3) if answered else None
     out["llm_claims_removed"] = sum(r["removed"] for r in rows)
     out["llm_citation_repairs"] = sum(r["repairs"] for r in rows)
-    return out
-
-
-def _add_scale_sentences(store, rng, start: int, texts: list[str], dim: int) -> None:
-    """SCALE_SENTENCES sentences per chunk (a slice of its words); every other one names a number (CARDINAL)."""
-    from rag.store_records import StoredSentence
-
-    vectors = rng.normal(size=(len(texts) * SCALE_SENTENCES, dim)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    sentences, doc_ids = [], []
-    for i, text in enumerate(texts):
-        words = text.split()
-        step = max(1, len(words) // SCALE_SENTENCES)
-        for j in range(SCALE_SENTENCES):
-            body = " ".join(words[j * step : (j + 1) * step])
-            meta = {"ents": '[[0, 2, "CARDINAL"]]', "chunks": "[]"} if j % 2 == 0 else {}
-            sentence_text = f"12 {body}" if meta else body
-            vector = vectors[i * SCALE_SENTENCES + j]
-            sentences.append(StoredSentence(f"s{start + i}", j, sentence_text, vector, meta))
-            doc_ids.append(f"d{(start + i) // 10}")
-    store.add_sentences(sentences, doc_ids)
-
-
-def _retrieval_latencies(retriever, queries: int) -> tuple[list[float], list[float], list[float]]:
-    """Milliseconds of the hybrid retrieval, and of its two halves alone (vector-only, BM25-only)."""
-    from rag.evidence import Asked
-    from rag.question import analyse
-
-    text = "how many engineers were killed in the karachi bombing"
-    asked = Asked.of(analyse(text))  # a typed question: the leading chunks' sentences are read too
-    vector = retriever.embedder.embed_query(text)
-    snap = retriever.snapshot()
-    hybrid = _time_ms(lambda: retriever.retrieve(text, 8, query_vector=vector, asked=asked), queries)
-    vector_only = _time_ms(lambda: retriever.store.query(vector, 8), queries)
-    bm25_only = _time_ms(lambda: retriever._keyword(snap, text), queries)
-    return hybrid, vector_only, bm25_only
-
-
-def _time_ms(call, n: int) -> list[float]:
-    out = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        call()
-        out.append((time.perf_counter() - t0) * 1000)
     return out
 
 

@@ -38,9 +38,9 @@ def run_ask(settings: Settings, question: str | None, as_json: bool, top_k: int 
     if question is not None and len(question.strip()) > settings.max_question_chars:
         print(f"citebot: the question is over {settings.max_question_chars} characters", file=sys.stderr)
         return 2
-    engine = _answerer(settings)
     if question is not None:
-        return _ask_once(engine, question, as_json, top_k)
+        return _ask_one(settings, question, as_json, top_k)
+    engine = _answerer(settings)
     print("Ask a question about the articles (empty line or Ctrl-D to quit).", file=sys.stderr)
     while True:
         try:
@@ -52,7 +52,30 @@ def run_ask(settings: Settings, question: str | None, as_json: bool, top_k: int 
         _ask_once(engine, line, as_json, top_k)
 
 
-def _answerer(settings: Settings):
+def _ask_one(settings: Settings, question: str, as_json: bool, top_k: int | None) -> int:
+    """One question from a cold shell: a child process analyses it while this one starts the engine."""
+    if settings.url or not settings.ask_parse_in_child:
+        return _ask_once(_answerer(settings), question, as_json, top_k)
+    from rag.forked_parse import ForkedParse
+
+    forked = ForkedParse.start(question.strip())  # before Chroma and onnxruntime start threads
+    try:
+        engine = _answerer(settings, preload=forked is None)
+    except BaseException:
+        if forked is not None:
+            forked.close()
+        raise
+    parsed = forked.result() if forked is not None else None
+    if parsed is None:
+        return _ask_once(engine, question, as_json, top_k)  # analysed in this process, as without a child
+    from rag import nlp
+
+    query, model = parsed
+    nlp.loaded_elsewhere(model)
+    return _ask_once(engine, question, as_json, top_k, analysed=query)
+
+
+def _answerer(settings: Settings, preload: bool = True):
     """A running `citebot serve` when CITEBOT_URL is set (no model, no index here), else an in-process engine."""
     if settings.url:
         from rag.client import ServiceClient
@@ -61,7 +84,8 @@ def _answerer(settings: Settings):
     from rag import nlp
     from rag.service import build_engine
 
-    loading = nlp.preload()  # spaCy loads while Chroma and the embedder start (a cold shell, a free core)
+    # spaCy loads while Chroma and the embedder start (a cold shell, a free core), unless a child parses
+    loading = nlp.preload() if preload else None
     try:
         return build_engine(settings)
     except BaseException:
@@ -70,9 +94,13 @@ def _answerer(settings: Settings):
         raise
 
 
-def _ask_once(engine, question: str, as_json: bool, top_k: int | None) -> int:
+def _ask_once(engine, question: str, as_json: bool, top_k: int | None, analysed=None) -> int:
     try:
-        answer = engine.ask(question, top_k=top_k)
+        answer = (
+            engine.ask(question, top_k=top_k)
+            if analysed is None
+            else engine.ask(question, top_k=top_k, analysed=analysed)
+        )
     except QuestionError as exc:
         print(f"citebot: {exc}", file=sys.stderr)
         return 2

@@ -65,10 +65,17 @@ class Engine:
         return question
 
     def ask(
-        self, question: str, history: list[Turn] | None = None, top_k: int | None = None, request_id: str | None = None
+        self,
+        question: str,
+        history: list[Turn] | None = None,
+        top_k: int | None = None,
+        request_id: str | None = None,
+        analysed: Query | None = None,
     ) -> Answer:
+        """`analysed`: rag.question.analyse(question, history) when computed elsewhere (a cold `citebot ask`
+        parses the question in a child process, rag.forked_parse); used only when it is of this question."""
         answer: Answer | None = None
-        for item in self._run(question, history, top_k, request_id, streaming=False):
+        for item in self._run(question, history, top_k, request_id, streaming=False, analysed=analysed):
             if isinstance(item, Answer):
                 answer = item
         assert answer is not None
@@ -138,7 +145,13 @@ class Engine:
 
     # -- the pipeline ---------------------------------------------------------------------------
     def _run(
-        self, question: str, history: list[Turn] | None, top_k: int | None, request_id: str | None, streaming: bool
+        self,
+        question: str,
+        history: list[Turn] | None,
+        top_k: int | None,
+        request_id: str | None,
+        streaming: bool,
+        analysed: Query | None = None,
     ) -> Iterator[str | Answer]:
         timings: dict[str, float] = {}
         started = time.perf_counter()
@@ -147,7 +160,7 @@ class Engine:
         deadline = time.monotonic() + budget - min(self.settings.fallback_reserve_s, budget / 2)
         question = self.validate_question(question)
         history = (history or [])[-MAX_HISTORY_TURNS:]
-        query = analyse(question, history)
+        query = analysed if analysed is not None and analysed.original == question else analyse(question, history)
         k = top_k or self.settings.top_k
         run = self._retrieve(question, query, history, k, deadline, timings, started)
         with timed(timings, "generate_ms"):

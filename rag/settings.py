@@ -106,6 +106,11 @@ class Settings(BaseSettings):
 
     # `citebot ask` as a client of a running `citebot serve`
     url: str | None = Field(None, description="A running `citebot serve` that `citebot ask` asks; unset = in-process.")
+    ask_parse_in_child: bool = Field(
+        True,
+        description="`citebot ask QUESTION` analyses the question with spaCy in a forked child process while it "
+        "starts the engine (two cores overlap); false = in this process, with spaCy loading in a thread.",
+    )
     api_key: SecretStr | None = Field(None, description="Bearer key `citebot ask` sends to CITEBOT_URL.")
 
     # HTTP service

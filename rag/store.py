@@ -24,6 +24,11 @@ from rag.store_records import SENTENCE_KEYS, StoredChunk, StoredSentence, annota
 log = logging.getLogger(__name__)
 
 GET_PAGE = 2000  # Chroma caps one get(); page through larger collections
+# The sentences collection is only ever read by chunk id (get with a where), never searched by vector, but Chroma
+# builds an HNSW graph of every vector it stores: a sparse graph built with a short search costs a fifth of the
+# default's CPU per sentence (10,000 sentences: 1.2 vs 5.8 CPU s). Collections built before keep their graph.
+SENTENCE_IDS_PER_CHUNK = 16  # sentences read by id per chunk (sentences_for); a chunk with more: the rest by filter
+SENTENCE_COLLECTION = {"hnsw:space": "cosine", "hnsw:M": 4, "hnsw:construction_ef": 8}
 __all__ = ["ChromaStore", "StoredChunk", "StoredSentence"]
 
 
@@ -90,7 +95,7 @@ class ChromaStore:
                     meta = {"hnsw:space": "cosine", "embedding_model": model or "", "embedding_dim": dim or 0, **FORMAT}
                     self._chunks = self._client.get_or_create_collection(name, metadata=meta)
                     self._sentences = self._client.get_or_create_collection(
-                        f"{name}_sentences", metadata={"hnsw:space": "cosine"}
+                        f"{name}_sentences", metadata=SENTENCE_COLLECTION
                     )
                 else:
                     names = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
@@ -98,7 +103,7 @@ class ChromaStore:
                         return None
                     self._chunks = self._client.get_collection(name)
                     self._sentences = self._client.get_or_create_collection(
-                        f"{name}_sentences", metadata={"hnsw:space": "cosine"}
+                        f"{name}_sentences", metadata=SENTENCE_COLLECTION
                     )
                 self._files = self._client.get_or_create_collection(f"{name}_files")
             return self._chunks
@@ -347,26 +352,40 @@ class ChromaStore:
             for i, t, m, d in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
         ]
 
+    def nearest(self, embedding: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """The ids of the k chunks nearest `embedding`, with their cosine, best first: `query` without reading
+        their texts and metadata (a retriever holding every chunk in its snapshot needs only the ids)."""
+        collection = self._collection(create=False)
+        if collection is None:
+            return []
+        with self._guard():
+            res = collection.query(query_embeddings=[embedding.tolist()], n_results=k, include=["distances"])
+        return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0])]
+
     def sentences_for(self, chunk_ids: Sequence[str]) -> list[StoredSentence]:
+        """The stored sentences of these chunks, chunk by chunk in the order given, each chunk's in order.
+
+        Read by id (a chunk's sentences are `<chunk id>:s0`, `:s1`, ... with no gap, as add_sentences
+        writes them): the first SENTENCE_IDS_PER_CHUNK ids of every chunk, then, for a chunk holding all
+        of those, the rest by a metadata filter. A filter on chunk_id alone for all of them reads the
+        same sentences at twice the cost (30 chunks of 10,000: 15.5 vs 8.8 ms).
+        """
         if not chunk_ids:
             return []
         self._collection(create=False)
         if self._sentences is None:
             return []
+        chunk_ids = list(dict.fromkeys(chunk_ids))
+        include = ["embeddings", "documents", "metadatas"]
         with self._guard():
-            page = self._sentences.get(
-                where={"chunk_id": {"$in": list(chunk_ids)}}, include=["embeddings", "documents", "metadatas"]
-            )
-        return [
-            StoredSentence(
-                m["chunk_id"],
-                int(m["index"]),
-                t,
-                np.asarray(e, dtype=np.float32),
-                meta={k: v for k, v in m.items() if k not in SENTENCE_KEYS},
-            )
-            for t, m, e in zip(page["documents"], page["metadatas"], page["embeddings"])
-        ]
+            ids = [f"{c}:s{i}" for c in chunk_ids for i in range(SENTENCE_IDS_PER_CHUNK)]
+            rows = _sentences_of(self._sentences.get(ids=ids, include=include))
+            longer = sorted({s.chunk_id for s in rows if s.index == SENTENCE_IDS_PER_CHUNK - 1})
+            if longer:
+                rest = {"$and": [{"chunk_id": {"$in": longer}}, {"index": {"$gte": SENTENCE_IDS_PER_CHUNK}}]}
+                rows += _sentences_of(self._sentences.get(where=rest, include=include))
+        order = {c: n for n, c in enumerate(chunk_ids)}
+        return sorted(rows, key=lambda s: (order.get(s.chunk_id, len(order)), s.index))
 
     def mark_changed(self) -> None:
         """Record in the collection that its content changed (read by change_token in every process)."""
@@ -397,3 +416,16 @@ class ChromaStore:
         for chunk in sorted(chunks, key=lambda c: c.chunk_id):
             digest.update(f"{chunk.chunk_id}:{chunk.metadata.get('content_hash', '')}\n".encode())
         return digest.hexdigest()[:16]
+
+
+def _sentences_of(page: dict[str, Any]) -> list[StoredSentence]:
+    return [
+        StoredSentence(
+            m["chunk_id"],
+            int(m["index"]),
+            t,
+            np.asarray(e, dtype=np.float32),
+            meta={k: v for k, v in m.items() if k not in SENTENCE_KEYS},
+        )
+        for t, m, e in zip(page["documents"], page["metadatas"], page["embeddings"])
+    ]

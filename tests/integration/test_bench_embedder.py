@@ -38,3 +38,6 @@ def test_cli_wall_in_process_and_via_a_server(seeded_settings: Settings) -> None
     result = bench_cli(seeded_settings, quick=True)
     assert result["cli_ask_wall_s"]["median"] > 0 and result["cli_ask_via_server_wall_s"]["median"] > 0
     assert result["serve_ready_s"] > 0
+    assert result["cli_ask_runs"] == 2  # quick: each way twice, alternating
+    for way in ("child", "in_process"):
+        assert result[f"cli_ask_{way}_wall_s"]["median"] > 0 and result[f"cli_ask_{way}_cpu_s"] > 0

@@ -14,9 +14,11 @@ CITEBOT = Path(sys.executable).parent / "citebot"
 KARACHI = "How many Chinese engineers were killed in the Karachi bombing?"
 
 
-def citebot(*args: str, data_dir: Path, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
+def citebot(
+    *args: str, data_dir: Path, cwd: Path, stdin: str | None = None, **extra_env: str
+) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CITEBOT_", "OPENAI_", "SLACK_"))}
-    env.update(CITEBOT_DATA_DIR=str(data_dir), ANONYMIZED_TELEMETRY="False")
+    env.update(CITEBOT_DATA_DIR=str(data_dir), ANONYMIZED_TELEMETRY="False", **extra_env)
     return subprocess.run(
         [str(CITEBOT), *args], cwd=cwd, env=env, input=stdin, capture_output=True, text=True, timeout=180
     )
@@ -67,3 +69,27 @@ def test_ask_text_and_interactive_prompt(tmp_path: Path, seeded_settings: Settin
     assert proc.stdout.count("Sources:") == 1  # the answered question
     assert "I could not find this in the documents." in proc.stdout  # the unanswerable one
     assert "Nearest sources:" in proc.stdout
+
+
+def _comparable(answer: Answer) -> dict:
+    return answer.model_dump(exclude={"timings_ms", "request_id"})
+
+
+def test_ask_answers_as_engine_ask_with_the_question_parsed_in_a_child_or_not(
+    tmp_path: Path, seeded_settings: Settings, engine
+) -> None:
+    """The forked parse (default) and the in-process one (CITEBOT_ASK_PARSE_IN_CHILD=false) give Engine.ask's answer."""
+    questions = [KARACHI, "who claimed the attack, and how many people died?", "Which hospital treated the injured?"]
+    for question in questions:
+        direct = _comparable(engine.ask(question))
+        for in_child in ("true", "false"):
+            proc = citebot(
+                "ask",
+                "--json",
+                question,
+                data_dir=seeded_settings.data_dir,
+                cwd=tmp_path,
+                CITEBOT_ASK_PARSE_IN_CHILD=in_child,
+            )
+            assert proc.returncode == 0, proc.stderr
+            assert _comparable(Answer.model_validate_json(proc.stdout)) == direct, (question, in_child)
