@@ -35,7 +35,8 @@ class Candidate:
     spans: list[Span] = field(default_factory=list)  # short answers it offers, best first
     novelty: float = 1.0
     fits: bool = True  # holds what the question's form needs (rag.shapes.fits_sentence)
-    follows: str | None = None  # the sentence it announces ("... the following command:"), quoted after it
+    follows: tuple[str, ...] = ()  # what it announces ("... the following command:"), quoted after it
+    announcer: str | None = None  # the sentence announcing the list it is an entry of, quoted before it
     faint: frozenset[int] = frozenset()  # ids of its spans that no question word stands near: not short answers
 
     @property

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag import nlp, shapes
+from rag.announced import MAX_ITEMS, Binding, announced_block, announces, bindings, entry_term, is_clause
 from rag.answer_values import (
     Candidate,
     as_clause,
@@ -37,6 +38,7 @@ from rag.answer_values import (
     short_answer,
     stated_premise,
 )
+from rag.code_tokens import code_tokens, new_to
 from rag.combine import TIE_RATIO, combine
 from rag.embedding import Embedder
 from rag.leads import code_lead, drop_repeated_leads, named, paragraph_lead, section_lead
@@ -46,8 +48,6 @@ from rag.question import Query, Wants, analyse, looks_like_instruction
 from rag.schemas import Turn
 from rag.spans import (
     acronym_of_question,
-    announced_block,
-    announces,
     answer_spans,
     closeness,
     code_spans,
@@ -268,7 +268,7 @@ class ExtractiveGenerator:
             if cand.index - 1 <= entry.sentence.index <= cand.index + 1:
                 terms |= entry.terms
         section = cand.passage.metadata.get("section") or ""
-        return terms | set(keyword_terms(f"{section} {cand.passage.title} {cand.follows or ''}"))
+        return terms | set(keyword_terms(f"{section} {cand.passage.title} {' '.join(cand.follows)}"))
 
     # -- scoring -------------------------------------------------------------------------------
     def _sentences(self, chunk_ids: list[str]) -> list[_Entry]:
@@ -310,13 +310,16 @@ class ExtractiveGenerator:
         out = []
         previous_terms: frozenset[str] = frozenset()
         previous_chunk, previous = None, None
-        following = [
-            nxt if nxt.sentence.chunk_id == e.sentence.chunk_id else None for e, nxt in zip(entries, entries[1:])
-        ] + [None]
-        for entry, cosine, nxt in zip(entries, cosines, following):
+        bound = _bound(entries, by_chunk)
+        annotation_of = {e.sentence.text: e.annotation for e in entries}
+        for entry, cosine in zip(entries, cosines):
             sentence, s_terms = entry.sentence, entry.terms
             if sentence.chunk_id != previous_chunk:
                 previous_terms, previous = frozenset(), None
+            binding = bound[id(entry)]
+            if binding.announcer is not None:
+                # an entry of an announced list is about what its announcing sentence names
+                previous_terms = frozenset(keyword_terms(binding.announcer))
             if looks_like_instruction(sentence.text) or points_elsewhere(sentence.text):
                 previous_terms, previous_chunk, previous = s_terms, sentence.chunk_id, None
                 continue  # text addressed to an assistant, or a cross-reference ("See Section 9.1"), never answers
@@ -328,24 +331,16 @@ class ExtractiveGenerator:
             spans = answer_spans(sentence.text, query, entry.annotation, previous_terms) if fits else []
             close = {id(sp): closeness(sentence.text, sp, query, self.idf) for sp in spans}
             spans.sort(key=lambda sp: -close[id(sp)] - W_SPECIFIC * specific_value(sp))
-            described, follows, near_text = False, None, sentence.text
-            block = (
-                announced_block(by_chunk[sentence.chunk_id].text, sentence.text)
-                if fits and announces(sentence.text)
-                else None
+            described, near_text = False, sentence.text
+            follows, announced, near = (
+                self._announced(query, by_chunk[sentence.chunk_id].text, entry, binding, annotation_of)
+                if fits
+                else ((), [], sentence.text)
             )
-            if block is not None and not in_question(block, query):
-                # "... you use the following command:" then a code block: the command is what is asked for
-                # (and it holds the asked-for thing only when the question asks for code)
-                follows = block
-                if query.asks_code:
-                    spans, near_text = [Span(0, len(block), "CODE", block)], block
-            elif fits and nxt is not None and announces(sentence.text):
-                # "... using the following command:": the sentence it introduces is quoted with it, and
-                # what the question asks for stands there
-                follows = nxt.sentence.text
-                announced = answer_spans(follows, query, nxt.annotation, s_terms)
-                spans, near_text = (announced, follows) if announced else (spans, sentence.text)
+            if follows:
+                # "... use the following command:" then the command, "... the following helpers:" then the
+                # entries: what the question asks for stands in what the sentence announces
+                spans, near_text = (announced, near) if announced else (spans, sentence.text)
             if not spans and not typed and query.focus_noun and previous is not None:
                 # reference docs: the signature line before ("json.dumps(obj, ...)") names what this describes
                 spans = [sp for sp in code_spans(previous.sentence.text) if not in_question(sp.text, query)][:1]
@@ -368,7 +363,9 @@ class ExtractiveGenerator:
                 score += RESTATEMENT_PENALTY
             if not fits and not typed:
                 score += TYPE_MISSING
-            leans_on_previous = described or (bool(previous_terms) and windowed > 2 * keyword)
+            leans_on_previous = (
+                described or binding.announcer is not None or (bool(previous_terms) and windowed > 2 * keyword)
+            )
             out.append(
                 Candidate(
                     passage,
@@ -388,13 +385,48 @@ class ExtractiveGenerator:
                         for sp in spans
                         if close.get(id(sp), 1.0) < SHORT_CLOSENESS or acronym_of_question(sp.text, query)
                     ),
+                    announcer=binding.announcer,
                 )
             )
             previous_terms, previous_chunk, previous = s_terms, sentence.chunk_id, entry
+        out = _clauses_joined(out)
         out.sort(key=lambda c: (-c.score, c.passage.n, c.index))
         return out
 
+    def _announced(
+        self, query: Query, chunk_text: str, entry: _Entry, binding: Binding, annotation_of: dict[str, Annotation]
+    ) -> tuple[tuple[str, ...], list[Span], str]:
+        """What an announcing sentence announces (its code block, or the entries of its list: the first,
+        all of them for a plural question), the asked-for spans standing there, and the text they stand in."""
+        block = announced_block(chunk_text, entry.sentence.text) if announces(entry.sentence.text) else None
+        if block is not None and block.lower() not in query.text.lower():
+            if query.asks_code:  # the command is what is asked for
+                return (block,), [Span(0, len(block), "CODE", block)], block
+            if _announces_focus(query, entry):  # "which macro ..." and "... use the following macro:"
+                return (block,), [t for t in code_tokens(block) if new_to(query.text, t)][:1], block
+            return (block,), [], entry.sentence.text
+        # a plural question asks for every entry, and entries continuing the sentence in lower case
+        # ("one of the following: the --template option; ...; or the default") are all of its answer
+        every = query.plural or all(is_clause(i) for i in binding.items)
+        items = binding.items[:MAX_ITEMS] if every else self._best_entry(query, binding.items)
+        for item in items:
+            spans = answer_spans(item, query, annotation_of[item], entry.terms) or _entry_name(query, entry, item)
+            if spans:
+                return items, spans, item
+        return items, [], entry.sentence.text
+
+    def _best_entry(self, query: Query, items: tuple[str, ...]) -> tuple[str, ...]:
+        """The announced entry a singular question asks about: the one holding most of the question's
+        words (by rarity), the first at a tie ("which option prints the names of the files": the entry
+        "--verbose, -v: Print the names of the files it examines", not the first option listed)."""
+        if not items:
+            return ()
+        asked = set(query.terms)
+        return (max(items, key=lambda item: sum(self.idf(t) for t in asked & set(keyword_terms(item)))),)
+
     def _previous_sentence(self, cand: Candidate) -> str | None:
+        if cand.announcer is not None:  # an entry of a list: the sentence announcing it says what it is
+            return cand.announcer
         for entry in self._cache.get(cand.passage.chunk_id, []):
             if entry.sentence.index == cand.index - 1:
                 return entry.sentence.text
@@ -424,9 +456,10 @@ class ExtractiveGenerator:
                 # which source says what is carried by the [n] marker; titles stay out of the claim text
                 sentence = f"{'One article says' if i == 0 else 'Another says'}: {sentence}"
             parts.append((sentence, [cand.passage.n]))
-            if cand.follows and all(cand.follows != c.text for c in chosen):
-                quotes[cand.passage.n].append(cand.follows)
-                parts.append((cand.follows, [cand.passage.n]))
+            for follow in cand.follows:
+                if all(follow != c.text for c in chosen) and follow not in quotes[cand.passage.n]:
+                    quotes[cand.passage.n].append(follow)
+                    parts.append((follow, [cand.passage.n]))
         prefix = "The articles differ on this. " if disagree else ""
         parts = drop_repeated_leads(parts)
         text = " ".join(f"{as_sentence(sentence)} {''.join(f'[{n}]' for n in ns)}" for sentence, ns in parts)
@@ -434,6 +467,53 @@ class ExtractiveGenerator:
         if not (disagree or query.plural):
             short = entry_answer(chosen[0], query) or short
         return Draft(text=prefix + text, quotes=quotes, short_answer=short)
+
+
+def _clauses_joined(candidates: list[Candidate]) -> list[Candidate]:
+    """Entries continuing their announcing sentence in lower case ("one of the following:" then "the
+    --template option;" ... "or the default directory") are parts of that sentence: the announcing
+    sentence, which quotes them all, answers in their place, with the best entry's score and values."""
+    by_text = {(c.passage.chunk_id, c.text): c for c in candidates}
+    joined = set()
+    for cand in candidates:
+        announcing = by_text.get((cand.passage.chunk_id, cand.announcer or ""))
+        if announcing is None or not is_clause(cand.text) or cand.text not in announcing.follows:
+            continue
+        joined.add(id(cand))
+        if cand.score > announcing.score:
+            announcing.score, announcing.holds_wanted = cand.score, cand.holds_wanted or announcing.holds_wanted
+            if not announcing.spans:
+                announcing.spans, announcing.faint = cand.spans, cand.faint
+    return [c for c in candidates if id(c) not in joined]
+
+
+def _entry_name(query: Query, announcing: _Entry, item: str) -> list[Span]:
+    """ "Git currently includes the following helpers:" then "cache: Cache credentials ...": for "which
+    helpers ...", the term leading each entry is a name of the noun the sentence announces."""
+    term = entry_term(item)
+    if not term or in_question(term, query) or not _announces_focus(query, announcing):
+        return []
+    return [Span(0, len(term), "CODE", term)]
+
+
+def _announces_focus(query: Query, announcing: _Entry) -> bool:
+    """An untyped "which <noun>" question, and a sentence announcing things of that noun ("... the
+    following helpers:"): what it announces names them."""
+    return bool(query.focus_noun) and not query.types and set(content_terms(query.focus_noun)) <= announcing.terms
+
+
+def _bound(entries: list[_Entry], by_chunk: dict[str, Passage]) -> dict[int, Binding]:
+    """Each sentence's binding to what it announces or to its announcer, chunk by chunk (by id(entry))."""
+    out: dict[int, Binding] = {}
+    start = 0
+    for end in range(1, len(entries) + 1):
+        if end == len(entries) or entries[end].sentence.chunk_id != entries[start].sentence.chunk_id:
+            run = entries[start:end]
+            chunk_text = by_chunk[run[0].sentence.chunk_id].text
+            for e, b in zip(run, bindings(chunk_text, [e.sentence.text for e in run])):
+                out[id(e)] = b
+            start = end
+    return out
 
 
 def _named_differently(chosen: list[Candidate], query: Query) -> bool:

@@ -198,33 +198,6 @@ def points_elsewhere(text: str) -> bool:
     return bool(POINTER.search(body) or POINTER_END.search(body))
 
 
-def announces(text: str) -> bool:
-    """ "This is a convenient shortcut for:", "... using the following command:": what follows answers."""
-    return text.rstrip(" .").endswith(":")
-
-
-FENCE = "```"
-BLOCK_LIMIT = 400  # a longer announced block is a listing, not an answer to quote
-
-
-def announced_block(chunk_text: str, sentence: str) -> str | None:
-    """The code block that stands right after an announcing sentence in its chunk, verbatim, or None.
-
-    Structured pages keep a command as a fenced block of its own (no prose sentence), so "... you use the
-    following command:" is followed in the chunk by the command itself, not by the next sentence.
-    """
-    at = chunk_text.find(sentence)
-    if at < 0:
-        return None
-    rest = chunk_text[at + len(sentence) :].lstrip()
-    if not rest.startswith(FENCE) or "\n" not in rest:
-        return None
-    body = rest.split("\n", 1)[1]  # past the fence and its info string ("```sql")
-    end = body.find(FENCE)
-    block = (body[:end] if end >= 0 else body).strip()
-    return block if 0 < len(block) <= BLOCK_LIMIT else None
-
-
 def holds_wanted(text: str, query: Query, annotation: Annotation, previous_terms: frozenset[str] = frozenset()) -> bool:
     """Does the sentence hold the kind of thing the question asks for (beyond what the question says)?"""
     return bool(answer_spans(text, query, annotation, previous_terms))

@@ -192,3 +192,36 @@ def test_api_docs_questions_are_split_and_their_key_facts_stand_in_the_pages(spl
         if not any(fact_matches(fact, document_text(API_PAGES[s], s)) for s in q.sources)
     ]
     assert not problems, "key facts not found verbatim in a gold page:\n" + "\n".join(problems)
+
+
+# the pages of tests/eval/{dev,test}_howto.yaml (bench/howto_pages.sh copies the same files): Autoconf's
+# manual from autoconf-doc, the rest from the eval corpora
+HOWTO_PAGES = {
+    "autoconf.html": Path("/usr/share/doc/autoconf"),
+    **{
+        f"{p}.html": CORPORA / "git" / "pages"
+        for p in ("gitcredentials", "git-init", "git-worktree", "git-tag", "gitmodules")
+    },
+    **{
+        f"{p}.html": CORPORA / "postgresql" / "pages"
+        for p in ("database-roles", "backup-dump", "backup-file", "ddl-schemas")
+    },
+    **{f"sect.{p}.html": CORPORA / "handbook" / "pages" for p in ("apt-file", "hostname-name-service")},
+}
+
+
+@pytest.mark.parametrize("split", ["dev", "test"])
+def test_howto_questions_are_split_and_their_key_facts_stand_in_the_pages(split: str):
+    questions = questions_of(EVAL / f"{split}_howto.yaml")
+    assert len(questions) >= (15 if split == "dev" else 10) and all(q.split == split for q in questions)
+    assert {s for q in questions for s in q.sources} <= set(HOWTO_PAGES)
+    if not (HOWTO_PAGES["autoconf.html"] / "autoconf.html").is_file():
+        pytest.skip("autoconf-doc is not installed (see bench/howto_pages.sh)")
+    problems = [
+        f"{q.id}: {fact!r}"
+        for q in questions
+        for group in q.key_facts
+        for fact in group
+        if not any(fact_matches(fact, document_text(HOWTO_PAGES[s], s)) for s in q.sources)
+    ]
+    assert not problems, "key facts not found verbatim in a gold page:\n" + "\n".join(problems)

@@ -9,12 +9,13 @@ from dataclasses import replace
 import pytest
 
 from rag import nlp
+from rag.announced import announced_block
 from rag.code_tokens import code_tokens, is_path, new_to
 from rag.embedding import MiniLMEmbedder
 from rag.extractive import answer_spans
 from rag.nlp import Annotation, Span
 from rag.question import analyse
-from rag.spans import announced_block, is_value, points_elsewhere
+from rag.spans import is_value, points_elsewhere
 from tests.support.reader import hand_made_reader
 
 
