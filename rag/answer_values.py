@@ -37,6 +37,7 @@ class Candidate:
     fits: bool = True  # holds what the question's form needs (rag.shapes.fits_sentence)
     follows: str | None = None  # the sentence it announces ("... the following command:"), quoted after it
     faint: frozenset[int] = frozenset()  # ids of its spans that no question word stands near: not short answers
+    instance: bool = False  # names an instance of an untyped question's focus noun (rag.focus)
 
     @property
     def value(self) -> str | None:
