@@ -348,10 +348,10 @@ def _wh_and_focus(token: Any) -> tuple[str, Any]:
         while j + 1 < len(token.doc) and token.doc[j + 1].pos_ == "NOUN":
             j += 1
         return word, token.doc[j]
-    if word == "which" and _noun_run_end(token) is not None:
-        return word, _noun_run_end(token)  # "which tcp port does ...", with "tcp" read as a proper noun
     if word in ("which", "what") and _misparsed_compound(token):
         return word, token.nbor(2)  # "which merge strategy ...", with "merge" read as a verb
+    if word == "which" and _noun_run_end(token) is not None:
+        return word, _noun_run_end(token)  # "which tcp port does ...", with "tcp" read as a proper noun
     if word in ("who", "what") and token.dep_ in ("attr", "nsubj") and token.head.lower_ in COPULAS:
         # "Who is the power minister?", "What is the name of the group?": the noun the copula links
         head = token.head
@@ -370,7 +370,8 @@ def _noun_run_end(token: Any) -> Any:
     while j < len(doc) and doc[j].pos_ in ("PROPN", "ADJ", "NOUN") and j - token.i <= 3:
         last = doc[j] if doc[j].pos_ == "NOUN" else last
         j += 1
-    return last if last is not None and last.i == j - 1 else None
+    verb_next = j == len(doc) or doc[j].pos_ in ("AUX", "VERB", "ADP", "PART")  # "... port *does* the daemon"
+    return last if last is not None and last.i == j - 1 and verb_next else None
 
 
 def _kind_of(focus: Any) -> Any:
