@@ -21,6 +21,7 @@ import numpy as np
 
 from rag.code_tokens import code_tokens
 from rag.embedding import Embedder
+from rag.leads import code_lead
 from rag.nlp import Annotation, Span
 from rag.question import CODE_KINDS, Query
 from rag.shapes import GENERIC_NOUNS, has_noun
@@ -93,6 +94,13 @@ class FocusNouns:
             found = [_named_from(text, c, noun, query, codes, opening=True) for c in beside]
             found.append(_named_from(text, chunk, noun, query, codes, opening=False))
             out += [span for span in found if span is not None and span not in out]
+        lead = code_lead(text)
+        if (
+            lead
+            and not in_question(lead, query)
+            and any(self._names_kind(c, noun, query) for c in _after_lead(chunks, lead))
+        ):
+            out.append(Span(0, len(lead), "CODE", lead))  # "functools.cache(): Decorator ...": the entry is one
         out += [
             s
             for s in _values_after(text, noun, query, codes, annotation)
@@ -108,6 +116,11 @@ class FocusNouns:
         # "previous releases" names none of them for "which release"
         kind_of = query.concept != query.focus_noun  # "which kind of index": "B-tree indexes" names one
         return not (head.endswith("s") and not noun.endswith("s") and not query.plural and not kind_of)
+
+
+def _after_lead(chunks: tuple[Span, ...], lead: str) -> list[Span]:
+    """The noun phrase right after a reference entry's lead ("name(): Decorator to wrap ...")."""
+    return [c for c in chunks if len(lead) < c.start <= len(lead) + 3][:1]
 
 
 def _apposed(text: str, chunk: Span, other: Span) -> bool:

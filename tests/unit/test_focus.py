@@ -98,3 +98,13 @@ def test_a_name_in_apposition_to_the_noun_is_the_instance(embedder) -> None:
     assert found[0] == "Nikkei Asia"
     found = _instances(finder, "which contractor repaired the bridge?", "Northwind Builders, a contractor, did it.")
     assert found == ["Northwind Builders"]
+
+
+def test_a_reference_entry_leading_a_sentence_of_the_noun_is_an_instance(embedder) -> None:
+    finder = FocusNouns(embedder)
+    question = "which decorator remembers earlier results?"
+    found = _instances(
+        finder, question, "functools.lru_cache(): Decorator to wrap a function with a memoizing callable."
+    )
+    assert found == ["functools.lru_cache()"]
+    assert _instances(finder, question, "functools.wraps(): Returns a wrapper of the function.") == []
