@@ -36,6 +36,7 @@ JOINERS = frozenset("is are was were of number no set to called named known as s
 JOINER_REACH = 3  # joining words allowed between the noun and its value
 FIGURE = re.compile(r"\d")
 NAME_LIKE = re.compile(r"\d|[A-Z]|\w[-_.]\w")  # "8080", "InRelease", "isc-dhcp-server": not a plain word
+MAY_NAME = re.compile(r"[A-Z0-9_./=-]")  # a phrase that may hold a naming word
 WORD_CACHE = 20_000
 
 
@@ -65,8 +66,14 @@ class FocusNouns:
         self._lock = threading.Lock()
 
     def prepare(self, noun: str, sentences: list[tuple[str, Annotation]]) -> None:
-        """Embed, in one batch, the focus noun and the head nouns of the sentences' noun phrases."""
-        heads = {noun} | {h for text, ann in sentences for h in (_head(c.text) for c in ann.chunks) if h}
+        """Embed, in one batch, the focus noun and the head nouns of the noun phrases that may name one (a
+        capital, figure or code sign past their first letter; the noun itself needs no vector)."""
+        heads = {noun} | {
+            h
+            for _, ann in sentences
+            for c in ann.chunks
+            if MAY_NAME.search(c.text, 1) and (h := _head(c.text)) and not has_noun(noun, h)
+        }
         missing = sorted(h for h in heads if h not in self._vectors)
         if not missing:
             return
