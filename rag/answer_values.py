@@ -38,6 +38,7 @@ class Candidate:
     follows: tuple[str, ...] = ()  # what it announces ("... the following command:"), quoted after it
     announcer: str | None = None  # the sentence announcing the list it is an entry of, quoted before it
     faint: frozenset[int] = frozenset()  # ids of its spans that no question word stands near: not short answers
+    instance: bool = False  # names an instance of an untyped question's focus noun (rag.focus)
 
     @property
     def value(self) -> str | None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag import nlp, shapes
+from rag import focus, nlp, shapes
 from rag.announced import MAX_ITEMS, Binding, announced_block, announces, bindings, entry_term, is_clause
 from rag.answer_values import (
     Candidate,
@@ -68,6 +68,7 @@ W_COSINE, W_KEYWORD, W_PRIOR = 0.55, 0.45, 0.05  # meaning, keyword coverage, re
 W_NEAR = 0.10  # the candidate stands near the question's words
 W_POLAR = 0.08  # yes/no questions: the sentence holds a negation, restriction or condition
 W_NEW_NAME = 0.08  # untyped questions: the sentence names something (a person, group, product...) the question does not
+W_INSTANCE = 0.06  # "which hospital": the sentence names a hospital the question does not (rag.focus)
 W_SPECIFIC = 0.05  # a date or figure that names its value ("Sunday") rather than relates it ("last month")
 TYPE_BONUS, TYPE_MISSING = 0.12, -0.15  # holds / lacks what the question asks for
 RESTATEMENT_PENALTY = -0.15  # a sentence that only repeats the question's words
@@ -82,6 +83,9 @@ UNTYPED_ABSTAIN_SCORE = 0.40  # the floor for questions with no expected answer 
 # a sentence's value that no question word stands near is not put forward alone as the answer (its
 # quote still is): on dev, 18 of 89 short answers scored below this, 13 of them wrong
 SHORT_CLOSENESS = 0.03
+# ... nor an instance of an untyped question's focus noun that the question's other words stand this far
+# from: on dev, instances leading answers scored 0.089 and up, those leading unanswerables 0.060 at most
+INSTANCE_CLOSENESS = 0.075
 TYPED_RATIO = 0.75  # a sentence holding the asked-for kind may lead if it scores this share of the best
 WINDOW_SHARE = 0.8  # weight of keyword coverage counted together with the previous sentence
 CONTEXT_WEIGHT = 0.3  # a follow-up's inherited words count less than its own
@@ -112,6 +116,7 @@ class ExtractiveGenerator:
         self.idf = idf or (lambda term: 1.0)
         self._cache: OrderedDict[str, list[_Entry]] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self.focus_nouns = focus.FocusNouns(embedder)
 
     def generate(
         self,
@@ -200,7 +205,14 @@ class ExtractiveGenerator:
         candidates = self._candidates(query, vector, passages)
         if not candidates:
             return []
-        if query.types or query.focus_noun or query.asks_code:
+        if focus.concept(query):
+            # "which hospital": a sentence naming one leads; none naming one (nearly as relevant as the best
+            # sentence), the documents do not say which
+            named = [c for c in candidates if c.instance and c.score >= candidates[0].score * TYPED_RATIO]
+            if not named:
+                return []
+            candidates = named + [c for c in candidates if not c.instance]
+        elif query.types or query.focus_noun or query.asks_code:
             # the best sentence that holds what was asked for (a date for "when", ...) leads, if it is
             # nearly as relevant as the best sentence overall
             floor = candidates[0].score * TYPED_RATIO
@@ -238,7 +250,7 @@ class ExtractiveGenerator:
         floor = ABSTAIN_SCORE if query.types or not best.holds_wanted else EVIDENCED_SCORE
         if best.score < floor or (restates(best.novelty, best.keyword) and not best.spans):
             return False
-        if not best.fits:
+        if not best.fits or (focus.concept(query) and not best.instance):
             return False
         if query.types:
             return best.holds_wanted
@@ -307,6 +319,9 @@ class ExtractiveGenerator:
         weight = {t: self.idf(t) * (CONTEXT_WEIGHT if t not in query.terms else 1.0) for t in q_terms}
         q_weight = sum(weight.values()) or 1.0
         typed = bool(query.types)
+        concept = focus.concept(query)
+        if concept:
+            self.focus_nouns.prepare(concept, [(e.sentence.text, e.annotation) for e in entries])
         out = []
         previous_terms: frozenset[str] = frozenset()
         previous_chunk, previous = None, None
@@ -331,6 +346,9 @@ class ExtractiveGenerator:
             spans = answer_spans(sentence.text, query, entry.annotation, previous_terms) if fits else []
             close = {id(sp): closeness(sentence.text, sp, query, self.idf) for sp in spans}
             spans.sort(key=lambda sp: -close[id(sp)] - W_SPECIFIC * specific_value(sp))
+            instances = self._instances(sentence.text, entry.annotation, query) if concept else []
+            fits = fits or bool(instances)  # "the Aga Khan clinic" names a hospital without the word
+            spans = instances + [sp for sp in spans if all(sp.start != i.start for i in instances)]
             described, near_text = False, sentence.text
             follows, announced, near = (
                 self._announced(query, by_chunk[sentence.chunk_id].text, entry, binding, annotation_of)
@@ -351,6 +369,8 @@ class ExtractiveGenerator:
             score = W_COSINE * float(cosine) + W_KEYWORD * best_keyword + W_PRIOR / passage.n
             if typed:
                 score += TYPE_BONUS if spans else TYPE_MISSING
+            elif concept:
+                score += W_INSTANCE if instances else 0.0  # its other values (code tokens) name no instance
             elif spans:
                 score += TYPE_BONUS / 2
             elif offers_new_name(sentence.text, query, entry.annotation):
@@ -386,6 +406,7 @@ class ExtractiveGenerator:
                         if close.get(id(sp), 1.0) < SHORT_CLOSENESS or acronym_of_question(sp.text, query)
                     ),
                     announcer=binding.announcer,
+                    instance=bool(instances),
                 )
             )
             previous_terms, previous_chunk, previous = s_terms, sentence.chunk_id, entry
@@ -423,6 +444,13 @@ class ExtractiveGenerator:
             return ()
         asked = set(query.terms)
         return (max(items, key=lambda item: sum(self.idf(t) for t in asked & set(keyword_terms(item)))),)
+
+    def _instances(self, text: str, annotation: Annotation, query: Query) -> list[Span]:
+        """The focus noun's instances a sentence names that the question's other words stand near ("21
+        release" in an example far from the rest of the question is no answer to "which release added X")."""
+        found = self.focus_nouns.instances(text, annotation, query)
+        rest = focus.without_concept(query)
+        return [sp for sp in found if closeness(text, sp, rest, self.idf) >= INSTANCE_CLOSENESS]
 
     def _previous_sentence(self, cand: Candidate) -> str | None:
         if cand.announcer is not None:  # an entry of a list: the sentence announcing it says what it is

@@ -81,6 +81,7 @@ FOCUS_TYPES: dict[str, frozenset[str]] = {
     **dict.fromkeys("book film song".split(), frozenset({"WORK_OF_ART"})),
     **dict.fromkeys("product".split(), frozenset({"PRODUCT"})),
 }
+KIND_WORDS = frozenset("kind kinds type types sort sorts form forms make".split())  # "which kind of X"
 GENERIC_PERSON = frozenset("person people man woman men women name names".split())  # a kind, not a role
 AGENT_SUFFIXES = ("er", "or", "ist", "ian", "ant", "ent")  # "driver", "director", "journalist": people
 SPEECH_VERBS = frozenset("say tell state announce add reply respond write comment remark".split())
@@ -128,6 +129,7 @@ class Query:
     focus: list[str] = field(default_factory=list)  # stems a quantity must stand next to ("how many X")
     wh: str = ""  # "who", "which", "how many", ... ("" for yes/no questions and requests)
     focus_noun: str = ""  # "company" in "which company ..."
+    concept: str = ""  # the focus noun past a kind word: "index" in "which kind of index" (rag.focus)
     types: frozenset[str] = frozenset()  # OntoNotes labels the short answer may carry; empty = untyped
     plural: bool = False  # "which forces ...": several answers
     role: str = (
@@ -250,6 +252,7 @@ def _type_query(query: Query, doc: Any) -> None:
     wh, focus = _wh_and_focus(wh_token)
     query.wh = wh
     query.focus_noun = focus.lower_ if focus is not None else ""
+    query.concept = _kind_of(focus).lower_ if focus is not None else ""
     query.plural = wh in ("which", "what", "name of") and focus is not None and focus.tag_ in ("NNS", "NNPS")
     # "billions", "thousands": a number word as the unit ("seconds" is a span of time, not the ordinal)
     magnitude = focus is not None and not _focus_types(focus.lower_) and doc.vocab[focus.lemma_.lower()].like_num
@@ -347,6 +350,8 @@ def _wh_and_focus(token: Any) -> tuple[str, Any]:
         return word, token.doc[j]
     if word in ("which", "what") and _misparsed_compound(token):
         return word, token.nbor(2)  # "which merge strategy ...", with "merge" read as a verb
+    if word == "which" and _noun_run_end(token) is not None:
+        return word, _noun_run_end(token)  # "which tcp port does ...", with "tcp" read as a proper noun
     if word in ("who", "what") and token.dep_ in ("attr", "nsubj") and token.head.lower_ in COPULAS:
         # "Who is the power minister?", "What is the name of the group?": the noun the copula links
         head = token.head
@@ -357,6 +362,24 @@ def _wh_and_focus(token: Any) -> tuple[str, Any]:
                     return "name of", inner[0] if inner else child
                 return word, child
     return word, None
+
+
+def _noun_run_end(token: Any) -> Any:
+    """The common noun ending a run of modifiers right after the wh-word ("which *tcp port*"), or None."""
+    doc, j, last = token.doc, token.i + 1, None
+    while j < len(doc) and doc[j].pos_ in ("PROPN", "ADJ", "NOUN") and j - token.i <= 3:
+        last = doc[j] if doc[j].pos_ == "NOUN" else last
+        j += 1
+    verb_next = j == len(doc) or doc[j].pos_ in ("AUX", "VERB", "ADP", "PART")  # "... port *does* the daemon"
+    return last if last is not None and last.i == j - 1 and verb_next else None
+
+
+def _kind_of(focus: Any) -> Any:
+    """ "which *kind* of index": the noun after a word naming no kind of thing."""
+    if focus.lower_ not in KIND_WORDS:
+        return focus
+    inner = [c for p in focus.children if p.lower_ == "of" for c in p.children if c.dep_ == "pobj"]
+    return inner[0] if inner and inner[0].pos_ in ("NOUN", "PROPN") else focus
 
 
 def _misparsed_compound(token: Any) -> bool:

@@ -93,7 +93,7 @@ def fits_sentence(query: Query, text: str, previous: str = "") -> bool:
         return False
     if query.speaker and "says" in ENABLED and not _reports_speech(query, text, previous):
         return False
-    if _asks_kind(query) and "noun" in ENABLED and not _has_noun(query.focus_noun, text):
+    if _asks_kind(query) and "noun" in ENABLED and not has_noun(query.focus_noun, text):
         return query.focus_noun in CALLABLE_KINDS and bool(CALL.search(text))
     return True
 
@@ -145,7 +145,7 @@ def _asks_kind(query: Query) -> bool:
     )
 
 
-def _has_noun(noun: str, text: str) -> bool:
+def has_noun(noun: str, text: str) -> bool:
     """The noun in any form: "paper" in "newspaper", "hospital" in "hospitals"."""
     root = _root(noun[:-1] if noun.endswith("s") and len(noun) > 4 else noun)
     if len(root) < 3:
