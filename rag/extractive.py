@@ -359,6 +359,8 @@ class ExtractiveGenerator:
                 # "... use the following command:" then the command, "... the following helpers:" then the
                 # entries: what the question asks for stands in what the sentence announces
                 spans, near_text = (announced, near) if announced else (spans, sentence.text)
+                if concept and announced and _announces_focus(query, entry):
+                    instances = instances or announced  # "... the following helpers:": its entries name helpers
             if not spans and not typed and query.focus_noun and previous is not None:
                 # reference docs: the signature line before ("json.dumps(obj, ...)") names what this describes
                 spans = [sp for sp in code_spans(previous.sentence.text) if not in_question(sp.text, query)][:1]
