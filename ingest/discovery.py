@@ -13,7 +13,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.formats import GZIP_SUFFIX, SUPPORTED, document_suffix
+from ingest.formats import GZIP_SUFFIX, SUPPORTED, document_suffix, is_plain_text_file
 from ingest.loaders import LoadError, doc_id_for
 
 IGNORED_NAMES = {"manifest.json"}  # the folder's metadata manifest, not a document
@@ -110,7 +110,7 @@ def _consider(
     path: Path, root: Path, display: str, out: Discovered, seen: set[Path], source_name: str | None, explicit: bool
 ) -> None:
     suffix = document_suffix(path.name)
-    if suffix not in SUPPORTED:
+    if suffix not in SUPPORTED and not (suffix == "" and _is_text_without_extension(path)):
         if not explicit and suffix in {".json", ".yaml", ".yml", ".toml"}:
             return  # configuration next to the documents: not worth a line in the summary
         out.present_keys.add(key_for(path, root, source_name))
@@ -147,6 +147,14 @@ def _consider(
     out.candidates.append(Candidate(target, root, display, key))
 
 
+def _is_text_without_extension(path: Path) -> bool:
+    """README, NEWS, INSTALL: read as plain text when they are (a FIFO or device is never opened)."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode) and is_plain_text_file(path)
+    except OSError:
+        return False
+
+
 def _loop_or_unsupported(path: Path, suffix: str) -> str:
     if path.is_symlink():
         try:
@@ -160,4 +168,4 @@ def _loop_or_unsupported(path: Path, suffix: str) -> str:
 
 
 def _supported() -> str:
-    return " ".join(sorted(SUPPORTED)) + f" (each also as {GZIP_SUFFIX}), .rst.txt"
+    return " ".join(sorted(SUPPORTED)) + f" (each also as {GZIP_SUFFIX}), .rst.txt, text files without an extension"

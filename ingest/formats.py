@@ -10,6 +10,7 @@ import codecs
 import io
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 TEXT_SUFFIXES = {".txt", ".text"}
@@ -85,6 +86,22 @@ def unicode_bom(raw: bytes) -> str | None:
     """The codec of a UTF-16/32 byte-order mark ("utf-16"), or None: such text is full of NUL bytes
     (Windows editors and PowerShell's `>` write UTF-16), so it must not be taken for a binary file."""
     return next((codec for bom, codec in _UNICODE_BOMS if raw.startswith(bom)), None)
+
+
+SNIFF_BYTES = 8192
+
+
+def is_plain_text_file(path: Path) -> bool:
+    """A file without an extension that a team keeps as a document (README, NEWS, INSTALL): not executable
+    (scripts and programs are not documents), and text in its first bytes (no NUL outside UTF-16/32)."""
+    try:
+        if path.stat().st_mode & 0o111:
+            return False
+        with path.open("rb") as stream:
+            head = stream.read(SNIFF_BYTES)
+    except OSError:
+        return False
+    return bool(head.strip()) and (b"\x00" not in head or unicode_bom(head) is not None)
 
 
 def decode(raw: bytes, declared: str | None = None) -> str:

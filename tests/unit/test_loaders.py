@@ -241,3 +241,19 @@ def test_broken_symlink_raises_load_error(tmp_path: Path) -> None:
     link.symlink_to(tmp_path / "missing-target.txt")
     with pytest.raises(LoadError, match="gone.txt"):
         load_file(link, tmp_path)
+
+
+def test_text_files_without_an_extension_are_documents(tmp_path: Path) -> None:
+    # a team's README, NEWS and INSTALL files have no suffix; scripts and binaries without one are not documents
+    _write(tmp_path / "NEWS", "Release 2.1\n\nThe widget now folds boxes in half.\n")
+    _write(tmp_path / "README", ARTICLE)
+    _write(tmp_path / "blob", b"\x7fELF\x02\x01\x00\x00binary")
+    _write(tmp_path / "configure", "#!/bin/sh\necho configuring\n")
+    (tmp_path / "configure").chmod(0o755)
+    _write(tmp_path / "EMPTY", "   \n")
+    result = discover([tmp_path])
+    assert [c.source for c in result.candidates] == ["NEWS", "README"]
+    assert {path for path, _ in result.skipped} == {"blob", "configure", "EMPTY"}
+    assert all("(no extension)" in reason for _, reason in result.skipped)
+    loaded = load_file(tmp_path / "NEWS", tmp_path)
+    assert "The widget now folds boxes in half." in loaded.text
