@@ -16,11 +16,5 @@ mkdir -p "$DIR/pages"
 cp "$J"/{Objects,Optional,StringJoiner}.html "$G"/glib-{Miscellaneous-Utility-Functions,Base64-Encoding}.html \
    "$S"/{busy_timeout,changes,close,exec}.html "$D"/json__{tokener,util}_8h.html "$DIR/pages/"
 if [ "${2:-}" = eval ]; then
-    HERE=$(cd "$(dirname "$0")/.." && pwd)
-    CB=${CITEBOT:-$HERE/.venv/bin/citebot}
-    export CITEBOT_DATA_DIR="$DIR/data"
-    "$CB" ingest "$DIR/pages" --quiet >/dev/null
-    for split in dev test; do
-        "$CB" eval --questions "$HERE/tests/eval/${split}_apidocs.yaml" --no-ingest --json > "$DIR/$split.json"
-    done
+    "$(dirname "$0")/eval_pages.sh" "$DIR" apidocs
 fi

@@ -15,10 +15,5 @@ cp "$C"/git/pages/{gitcredentials,git-init,git-worktree,git-tag,gitmodules}.html
    "$C"/postgresql/pages/{database-roles,backup-dump,backup-file,ddl-schemas}.html \
    "$C"/handbook/pages/sect.{apt-file,hostname-name-service}.html "$DIR/pages/"
 if [ "${2:-}" = eval ]; then
-    CB=${CITEBOT:-$HERE/.venv/bin/citebot}
-    export CITEBOT_DATA_DIR="$DIR/data"
-    "$CB" ingest "$DIR/pages" --quiet >/dev/null
-    for split in dev test; do
-        "$CB" eval --questions "$HERE/tests/eval/${split}_howto.yaml" --no-ingest --json > "$DIR/$split.json"
-    done
+    "$(dirname "$0")/eval_pages.sh" "$DIR" howto
 fi

@@ -31,11 +31,5 @@ copy gcc-12-base/README.Bugs gcc-README.Bugs.txt
 copy bc/README bc-README.txt
 copy adduser/README.gz adduser-README.txt
 if [ "${2:-}" = eval ]; then
-    HERE=$(cd "$(dirname "$0")/.." && pwd)
-    CB=${CITEBOT:-$HERE/.venv/bin/citebot}
-    export CITEBOT_DATA_DIR="$DIR/data"
-    "$CB" ingest "$DIR/pages" --quiet >/dev/null
-    for split in dev test; do
-        "$CB" eval --questions "$HERE/tests/eval/${split}_notes.yaml" --no-ingest --json > "$DIR/$split.json"
-    done
+    "$(dirname "$0")/eval_pages.sh" "$DIR" notes
 fi

@@ -184,12 +184,17 @@ def test_api_docs_questions_are_split_and_their_key_facts_stand_in_the_pages(spl
     assert {s for q in questions for s in q.sources} <= set(API_PAGES)
     if not all((folder / name).is_file() for name, folder in API_PAGES.items()):
         pytest.skip("the API doc packages are not installed (see bench/apidocs_pages.sh)")
+    _assert_key_facts_stand_in(questions, API_PAGES)
+
+
+def _assert_key_facts_stand_in(questions: list, pages: dict[str, Path]) -> None:
+    """Every key fact of every question stands verbatim in one of its gold pages (found in `pages`)."""
     problems = [
         f"{q.id}: {fact!r}"
         for q in questions
         for group in q.key_facts
         for fact in group
-        if not any(fact_matches(fact, document_text(API_PAGES[s], s)) for s in q.sources)
+        if not any(fact_matches(fact, document_text(pages[s], s)) for s in q.sources)
     ]
     assert not problems, "key facts not found verbatim in a gold page:\n" + "\n".join(problems)
 
@@ -217,11 +222,4 @@ def test_howto_questions_are_split_and_their_key_facts_stand_in_the_pages(split:
     assert {s for q in questions for s in q.sources} <= set(HOWTO_PAGES)
     if not (HOWTO_PAGES["autoconf.html"] / "autoconf.html").is_file():
         pytest.skip("autoconf-doc is not installed (see bench/howto_pages.sh)")
-    problems = [
-        f"{q.id}: {fact!r}"
-        for q in questions
-        for group in q.key_facts
-        for fact in group
-        if not any(fact_matches(fact, document_text(HOWTO_PAGES[s], s)) for s in q.sources)
-    ]
-    assert not problems, "key facts not found verbatim in a gold page:\n" + "\n".join(problems)
+    _assert_key_facts_stand_in(questions, HOWTO_PAGES)
