@@ -205,13 +205,13 @@ class ExtractiveGenerator:
         candidates = self._candidates(query, vector, passages)
         if not candidates:
             return []
-        if focus.concept(query):
-            # "which hospital": a sentence naming one leads; none naming one (nearly as relevant as the best
-            # sentence), the documents do not say which
-            named = [c for c in candidates if c.instance and c.score >= candidates[0].score * TYPED_RATIO]
-            if not named:
-                return []
+        concept = focus.concept(query)
+        named = [c for c in candidates if c.instance and c.score >= candidates[0].score * TYPED_RATIO]
+        if concept and named:
+            # "which hospital": a sentence naming one (nearly as relevant as the best sentence) leads
             candidates = named + [c for c in candidates if not c.instance]
+        elif concept and not _mentions(concept, candidates):
+            return []  # no sentence names one, nor even speaks of one: the documents do not say which
         elif query.types or query.focus_noun or query.asks_code:
             # the best sentence that holds what was asked for (a date for "when", ...) leads, if it is
             # nearly as relevant as the best sentence overall
@@ -219,7 +219,7 @@ class ExtractiveGenerator:
             typed = [c for c in candidates if c.holds_wanted and c.score >= floor]
             candidates = typed + [c for c in candidates if c not in typed]
         lead = self._subject_lead(query, candidates, passages)
-        if lead is None or not self._answers(query, lead):
+        if lead is None or not self._answers(query, lead, named_required=bool(concept and named)):
             return []
         if lead is not candidates[0]:
             candidates = [lead] + [c for c in candidates if c is not lead]
@@ -243,14 +243,14 @@ class ExtractiveGenerator:
                 return other
         return None
 
-    def _answers(self, query: Query, best: Candidate) -> bool:
+    def _answers(self, query: Query, best: Candidate, named_required: bool = False) -> bool:
         """Whether the best sentence holds an answer, rather than only being on the question's topic."""
         # an untyped answer offering the asked-for kind (a command for "how do i ...", a name of the focus
         # noun) is evidence of its own: it needs less of the score a sentence offering nothing needs
         floor = ABSTAIN_SCORE if query.types or not best.holds_wanted else EVIDENCED_SCORE
         if best.score < floor or (restates(best.novelty, best.keyword) and not best.spans):
             return False
-        if not best.fits or (focus.concept(query) and not best.instance):
+        if not best.fits or (named_required and not best.instance):
             return False
         if query.types:
             return best.holds_wanted
@@ -524,6 +524,13 @@ def _entry_name(query: Query, announcing: _Entry, item: str) -> list[Span]:
     if not term or in_question(term, query) or not _announces_focus(query, announcing):
         return []
     return [Span(0, len(term), "CODE", term)]
+
+
+def _mentions(concept: str, candidates: list[Candidate]) -> bool:
+    """Whether a retrieved sentence speaks of the focus noun at all ("the operator", "this range"): then a
+    sentence naming no instance may still answer (a table row, a value without a name)."""
+    stems = set(content_terms(concept))
+    return any(stems <= set(keyword_terms(c.text)) for c in candidates)
 
 
 def _announces_focus(query: Query, announcing: _Entry) -> bool:
