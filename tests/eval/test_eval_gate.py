@@ -66,13 +66,14 @@ HANDBOOK_TEST = Suite("handbook", "test", HANDBOOK / "questions_test.yaml", HAND
 # Eighth round (merged, 3 December): hit@1 0.73 -> 0.76 (45 -> 47 of 62: raised 0.69 -> 0.74, one question
 # below), MRR 0.83 -> 0.85 (0.81 -> 0.83), accuracy 0.53 -> 0.55 (33 -> 34: 0.51 -> 0.53), false abstention
 # 0.10 -> 0.08 (6 -> 5 of 62: 0.12 -> 0.10).
-# Tenth round (merged, 3 December): abstention recall 0.58 -> 0.67 (7 -> 8 of 12: raised 0.49 -> 0.58, one question
-# below; the focus-noun instances of rag/focus.py), accuracy 0.55 = 0.55; git 0.57 -> 0.64, handbook 0.44 -> 0.56.
+# Tenth round (merged, 3 December): unchanged (94 = 94 right over the four test splits). With the focus-noun
+# abstention of rag/focus.py at its strongest, abstention recall was 0.67 here, git 0.64, handbook 0.56; it was
+# narrowed on the dev splits (tables and notes sets lost 3 + 2), which took those gains back.
 SEEDS_THRESHOLDS: list[tuple[str, str, float]] = [
     ("hit_at_1", "min", 0.74),  # target >= 0.90 (retrieval issue)
     ("mrr", "min", 0.83),  # target >= 0.92 (retrieval issue)
     ("accuracy", "min", 0.53),  # target >= 0.80 (reader issue)
-    ("abstention_recall", "min", 0.58),  # target >= 0.85; 0.24 before the shape checks; 0.67 in round 10
+    ("abstention_recall", "min", 0.49),  # target >= 0.85; 0.24 before the shape checks
     ("false_abstention", "max", 0.10),  # target <= 0.05
     ("citation_validity", "min", 1.0),  # target 1.0 (met, must hold)
     ("citation_precision", "min", 0.70),  # target >= 0.90
@@ -106,7 +107,7 @@ GIT_THRESHOLDS: list[tuple[str, str, float]] = [
     ("hit_at_1", "min", 0.86),  # target >= 0.90; one question of slack for ties, as on postgresql
     ("mrr", "min", 0.91),  # target >= 0.92
     ("accuracy", "min", 0.43),  # target >= 0.70 (reader issue); 0.46 (17/37) in round 7, one question below
-    ("abstention_recall", "min", 0.57),  # target >= 0.85; 0.64 (9/14) in round 10, one question below
+    ("abstention_recall", "min", 0.49),  # target >= 0.85; 0.57 (8/14) in rounds 9 and 10, one question below
     ("false_abstention", "max", 0.19),  # target <= 0.05
     ("citation_validity", "min", 1.0),  # target 1.0 (met, must hold)
     ("citation_precision", "min", 0.82),  # target >= 0.90
@@ -121,7 +122,7 @@ HANDBOOK_THRESHOLDS: list[tuple[str, str, float]] = [
     ("hit_at_1", "min", 0.83),  # target >= 0.90 (retrieval issue)
     ("mrr", "min", 0.91),  # target >= 0.92
     ("accuracy", "min", 0.29),  # target >= 0.70 (reader issue)
-    ("abstention_recall", "min", 0.44),  # target >= 0.85; 0.56 (5/9) in round 10, one question below
+    ("abstention_recall", "min", 0.33),  # target >= 0.85
     ("false_abstention", "max", 0.13),  # target <= 0.05
     ("citation_validity", "min", 1.0),  # target 1.0 (met, must hold)
     ("citation_precision", "min", 0.77),  # target >= 0.90
