@@ -206,8 +206,10 @@ class ExtractiveGenerator:
         if not candidates:
             return []
         concept = focus.concept(query)
-        named = [c for c in candidates if c.instance and c.score >= candidates[0].score * TYPED_RATIO]
-        if concept and named:
+        named = (
+            [c for c in candidates if c.instance and c.score >= candidates[0].score * TYPED_RATIO] if concept else []
+        )
+        if named:
             # "which hospital": a sentence naming one (nearly as relevant as the best sentence) leads
             candidates = named + [c for c in candidates if not c.instance]
         elif concept and not _mentions(concept, candidates):
@@ -219,7 +221,7 @@ class ExtractiveGenerator:
             typed = [c for c in candidates if c.holds_wanted and c.score >= floor]
             candidates = typed + [c for c in candidates if c not in typed]
         lead = self._subject_lead(query, candidates, passages)
-        if lead is None or not self._answers(query, lead, named_required=bool(concept and named)):
+        if lead is None or not self._answers(query, lead, named_required=bool(named)):
             return []
         if lead is not candidates[0]:
             candidates = [lead] + [c for c in candidates if c is not lead]
