@@ -110,7 +110,7 @@ def _consider(
     path: Path, root: Path, display: str, out: Discovered, seen: set[Path], source_name: str | None, explicit: bool
 ) -> None:
     suffix = document_suffix(path.name)
-    if suffix not in SUPPORTED and not (suffix == "" and _is_text_without_extension(path)):
+    if suffix not in SUPPORTED and not (suffix == "" and is_plain_text_file(path)):
         if not explicit and suffix in {".json", ".yaml", ".yml", ".toml"}:
             return  # configuration next to the documents: not worth a line in the summary
         out.present_keys.add(key_for(path, root, source_name))
@@ -145,14 +145,6 @@ def _consider(
         return  # reached twice (a symlink to a file already listed): one document
     seen.add(target)
     out.candidates.append(Candidate(target, root, display, key))
-
-
-def _is_text_without_extension(path: Path) -> bool:
-    """README, NEWS, INSTALL: read as plain text when they are (a FIFO or device is never opened)."""
-    try:
-        return stat.S_ISREG(path.stat().st_mode) and is_plain_text_file(path)
-    except OSError:
-        return False
 
 
 def _loop_or_unsupported(path: Path, suffix: str) -> str:

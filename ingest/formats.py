@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import io
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -91,17 +92,24 @@ def unicode_bom(raw: bytes) -> str | None:
 SNIFF_BYTES = 8192
 
 
+def looks_binary(raw: bytes) -> bool:
+    """NUL bytes in the first bytes, outside UTF-16/32 text (which has a byte-order mark)."""
+    return b"\x00" in raw[:SNIFF_BYTES] and unicode_bom(raw) is None
+
+
 def is_plain_text_file(path: Path) -> bool:
-    """A file without an extension that a team keeps as a document (README, NEWS, INSTALL): not executable
-    (scripts and programs are not documents), and text in its first bytes (no NUL outside UTF-16/32)."""
+    """A file without an extension that a team keeps as a document (README, NEWS, INSTALL): a regular file
+    (a FIFO or device is never opened), not executable (scripts and programs are not documents), and text
+    in its first bytes."""
     try:
-        if path.stat().st_mode & 0o111:
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode) or mode & 0o111:
             return False
         with path.open("rb") as stream:
             head = stream.read(SNIFF_BYTES)
     except OSError:
         return False
-    return bool(head.strip()) and (b"\x00" not in head or unicode_bom(head) is not None)
+    return bool(head.strip()) and not looks_binary(head)
 
 
 def decode(raw: bytes, declared: str | None = None) -> str:

@@ -34,8 +34,8 @@ from ingest.formats import (
     document_suffix,
     extract_docx,
     gunzip,
+    looks_binary,
     text_blocks,
-    unicode_bom,
 )
 from ingest.htmlpage import extract_html
 from ingest.markdown import markdown_blocks
@@ -200,7 +200,7 @@ def _extract(raw: bytes, suffix: str) -> Extracted:
         return extract_docx(raw)
     if suffix in RST_SUFFIXES:
         return extract_rst(raw)
-    if b"\x00" in raw[:8192] and not unicode_bom(raw):
+    if looks_binary(raw):
         raise FormatError("binary file (NUL bytes), not text")
     text = decode(raw)
     extracted = markdown_blocks(text) if suffix in MARKDOWN_SUFFIXES else Extracted(plain_text_blocks(text), {})
