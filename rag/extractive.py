@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag import focus, nlp, shapes
+from rag import focus, nlp, shapes, versions
 from rag.announced import MAX_ITEMS, Binding, announced_block, announces, bindings, entry_term, is_clause
 from rag.answer_values import (
     Candidate,
@@ -202,7 +202,7 @@ class ExtractiveGenerator:
 
     def _select(self, query: Query, vector: np.ndarray, passages: list[Passage]) -> list[Candidate]:
         """The sentences that answer one question, or [] when none does."""
-        candidates = self._candidates(query, vector, passages)
+        candidates = versions.about_asked_release(query, self._candidates(query, vector, passages))
         if not candidates:
             return []
         concept = focus.concept(query)

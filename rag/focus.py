@@ -19,6 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from rag import versions
 from rag.code_tokens import code_tokens
 from rag.embedding import Embedder
 from rag.leads import code_lead
@@ -110,7 +111,7 @@ class FocusNouns:
             out.append(Span(0, len(lead), "CODE", lead))  # "functools.cache(): Decorator ...": the entry is one
         out += [
             s
-            for s in _values_after(text, noun, query, codes, annotation)
+            for s in _values_after(text, noun, query, codes, annotation) + _versions(text, noun, query)
             if not any(o.start <= s.start < o.end for o in out)
         ]
         return out
@@ -123,6 +124,11 @@ class FocusNouns:
         # "previous releases" names none of them for "which release"
         kind_of = query.concept != query.focus_noun  # "which kind of index": "B-tree indexes" names one
         return not (head.endswith("s") and not noun.endswith("s") and not query.plural and not kind_of)
+
+
+def _versions(text: str, noun: str, query: Query) -> list[Span]:
+    """ "which release added X": a version number the sentence names is one, wherever it stands."""
+    return versions.instances(text, query) if noun in versions.VERSION_KINDS else []
 
 
 def _after_lead(chunks: tuple[Span, ...], lead: str) -> list[Span]:

@@ -17,7 +17,7 @@ from typing import Any
 from rag import nlp
 from rag.instructions import ROLES, looks_like_instruction
 from rag.schemas import Turn
-from rag.text import content_terms, split_sentences
+from rag.text import content_terms, dotted_numbers, split_sentences
 
 __all__ = ["Query", "Wants", "analyse", "looks_like_instruction", "wants_of"]
 
@@ -146,6 +146,7 @@ class Query:
         False  # "how do i ...", "which option ...": a command, option or setting answers (rag.code_tokens)
     )
     compare: bool = False  # "numbers seem to differ", "what did each say": every article's answer is shown
+    versions: list[str] = field(default_factory=list)  # "2.11.2" in "what changed in 2.11.2?" (rag.versions)
 
 
 def analyse(question: str, history: list[Turn] | None = None) -> Query:
@@ -189,7 +190,8 @@ def user_turns(question: str) -> tuple[str, bool]:
 
 def _analyse_text(text: str, context: str = "") -> Query:
     doc = nlp.parse(_spelled_out(text)) if text else None
-    terms = content_terms(text)
+    versions = dotted_numbers(text)
+    terms = content_terms(text) + [v for v in versions if v not in content_terms(text)]
     query = Query(
         original=text,
         text=text,
@@ -197,6 +199,7 @@ def _analyse_text(text: str, context: str = "") -> Query:
         terms=terms,
         context=context,
         context_terms=[t for t in content_terms(context) if t not in terms],
+        versions=versions,
     )
     if doc is None:
         return query

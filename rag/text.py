@@ -268,7 +268,7 @@ def content_terms_aligned(tokens: list[str]) -> list[str]:
 
 
 _HYPHENATED = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+")
-_DOTTED_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)+(?!\w|\.\d)")  # "4.9.0", "2.10.2", "3.0"
+DOTTED_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)+(?!\w|\.\d)")  # "4.9.0", "2.10.2", "3.0"
 
 
 def keyword_terms(text: str) -> list[str]:
@@ -283,7 +283,7 @@ def keyword_terms(text: str) -> list[str]:
 def dotted_numbers(text: str) -> list[str]:
     """Version-like numbers as one term each: words() splits "4.9.0" into digits too short to count, so
     "when was 4.8.0 released?" matched every release of a changelog alike."""
-    return _DOTTED_NUMBER.findall(text)
+    return DOTTED_NUMBER.findall(text)
 
 
 def hyphen_parts(text: str) -> list[str]:
