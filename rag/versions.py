@@ -15,6 +15,7 @@ is what tells them apart:
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from rag.nlp import Span
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 
 # the nouns that ask for a version: "which release added X" is answered by a version number
 VERSION_KINDS = frozenset({"version", "release", "revision", "edition"})
+VERSION_WORDS = VERSION_KINDS | {"v"}
+OWNER_WORD = re.compile(r"[A-Za-z][\w+]*")
 
 
 def normalised(version: str) -> tuple[int, ...]:
@@ -76,7 +79,27 @@ def about_asked_release(query: Query, candidates: list[Candidate]) -> list[Candi
 
 
 def _names_as_another(cand: Candidate, release: frozenset[tuple[int, ...]], wanted: frozenset) -> bool:
-    """A sentence of another release's section that names the asked version ("needs 2.64 or later")."""
+    """A sentence of another release's section that names the asked version as another thing's:
+    "requires Autoconf >= 2.64" in a library's notes, not "findutils-4.8.0 failed to build" in the
+    notes of findutils (the word owning the version is not one of the document's title)."""
     if not release or release & wanted:
         return False
-    return bool(wanted & frozenset(normalised(v) for v in dotted_numbers(cand.text)))
+    title = f"{cand.passage.title} {cand.passage.source}".lower()
+    return any(
+        normalised(m.group()) in wanted and (owner := _owner(cand.text, m.start())) and owner not in title
+        for m in DOTTED_NUMBER.finditer(cand.text)
+    )
+
+
+def _owner(text: str, start: int) -> str:
+    """The name a version number belongs to: the word before it (past "version" and signs) when it is a
+    name, capitalised ("Autoconf >= 2.64") or joined to the number ("findutils-4.8.0"); "" otherwise
+    ("upgrade to version 2.1" names no owner)."""
+    words = list(OWNER_WORD.finditer(text[:start]))
+    while words and words[-1].group().lower() in VERSION_WORDS:
+        words.pop()
+    if not words:
+        return ""
+    word = words[-1]
+    joined = text[word.end() : start] == "-"
+    return word.group().lower() if joined or not word.group().islower() else ""

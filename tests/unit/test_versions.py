@@ -12,7 +12,10 @@ from tests.support.reader import hand_made_reader
 
 # one passage per release, each under its heading, worded alike as release notes are
 NEWS = {
-    "widget 2.4.1": ["Fixed a crash when reading empty archives.", "The manual page was updated."],
+    "widget 2.4.1": [
+        "Fixed a crash when reading empty archives.",
+        "widget-2.4.0 failed to build on some systems.",  # names an earlier release of this same program
+    ],
     "widget 2.4.0": ["Fixed a crash when writing long file names.", "Added the --fast option to widget pack."],
     "widget 2.3.0": ["Fixed a crash when listing broken archives.", "Building now requires Frobtool 1.8 or later."],
 }
@@ -41,7 +44,7 @@ def test_one_release_is_one_version_however_written() -> None:
 def test_the_asked_release_section_answers(embedder) -> None:
     reader, passages = _changelog(embedder)
     for version, expected in [("2.4.0", "long file names"), ("2.4.1", "empty archives"), ("2.3.0", "broken")]:
-        draft = reader.generate(f"which crash was fixed in widget {version}?", passages, [])
+        draft = reader.generate(f"what crash did {version} fix?", passages, [])
         assert not draft.abstained, version
         quoted = [q for qs in draft.quotes.values() for q in qs]
         assert any(expected in q for q in quoted), (version, quoted)
@@ -50,7 +53,7 @@ def test_the_asked_release_section_answers(embedder) -> None:
 
 def test_a_release_the_notes_do_not_list_is_not_answered(embedder) -> None:
     reader, passages = _changelog(embedder)
-    assert reader.generate("which crash was fixed in widget 2.5.0?", passages, []).abstained
+    assert reader.generate("what crash did widget 2.5.0 fix?", passages, []).abstained
 
 
 def test_a_version_of_another_thing_filters_nothing(embedder) -> None:
@@ -58,6 +61,12 @@ def test_a_version_of_another_thing_filters_nothing(embedder) -> None:
     draft = reader.generate("what needs frobtool 1.8?", passages, [])
     assert not draft.abstained
     assert any("Frobtool 1.8" in q for qs in draft.quotes.values() for q in qs)
+
+
+def test_the_owner_of_a_version_is_the_name_before_it() -> None:
+    assert versions._owner("Building now requires Autoconf >= 2.64.", 32) == "autoconf"
+    assert versions._owner("widget-2.4.0 failed to build", 7) == "widget"
+    assert versions._owner("Upgrade to version 2.1 first.", 19) == ""  # a verb owns no version
 
 
 def test_a_question_without_a_version_keeps_every_release(embedder) -> None:
