@@ -4,6 +4,9 @@
 # keep them (a package's NEWS becomes PACKAGE-NEWS.md or .txt), and optionally ingest and evaluate them:
 #   bench/notes_pages.sh /tmp/notes            # copy only
 #   bench/notes_pages.sh /tmp/notes eval       # + fresh index in /tmp/notes/data, dev and test
+# They come from these Debian packages (most are on a base system; libcurl4-doc usually is not):
+#   apt-get install -y adduser apt base-passwd bc coreutils dpkg-dev findutils fontconfig gcc-12 \
+#     libcurl4-doc libnss-mdns libpipeline1 man-db openssl python3-pip systemd zstd
 # The files are not kept in git (LGPL-2.1+, GPL-2+/3+, curl, BSD, Apache-2.0, MIT licences: 0.3 MB).
 set -euo pipefail
 DIR=${1:?usage: notes_pages.sh DIR [eval]}
